@@ -1,0 +1,16 @@
+#pragma once
+// Each subcommand lives in its own file: it adds its options to the CLI11 app and returns the
+// function that runs it once the command line is parsed. main.cpp maps exceptions to exit codes.
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace joules::cli {
+
+/// Runs a parsed subcommand; returns its exit status.
+using Runner = std::function<int()>;
+
+Runner add_inspect_command(CLI::App& app);
+
+}  // namespace joules::cli

@@ -1,0 +1,74 @@
+#pragma once
+// The layers joules can search over and estimate: plain CNN building blocks.
+// Plain value types: comparable, printable (describe), no hidden state.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace joules {
+
+/// A height x width pair (kernel, stride, padding).
+struct Size2 {
+  std::int64_t h = 0;
+  std::int64_t w = 0;
+
+  static constexpr Size2 square(std::int64_t n) { return {n, n}; }
+  bool is_square() const { return h == w; }
+  bool operator==(const Size2&) const = default;
+};
+
+enum class Activation { none, relu, relu6, leaky_relu, sigmoid, tanh, gelu, silu, hardswish };
+enum class PoolOp { max, avg };
+
+/// Name as written in YAML ("relu", "none", ...).
+std::string_view to_string(Activation activation);
+std::string_view to_string(PoolOp op);
+
+/// 2-D convolution (optionally grouped / depthwise), optional batch norm, then activation.
+struct ConvLayer {
+  std::int64_t filters = 0;
+  Size2 kernel{};
+  Size2 stride{1, 1};
+  Size2 padding{0, 0};
+  std::int64_t groups = 1;  // equal to the input channels for a depthwise conv
+  bool bias = true;
+  bool batch_norm = false;
+  Activation activation = Activation::relu;
+
+  bool operator==(const ConvLayer&) const = default;
+};
+
+/// Max or average pooling; `global` pools each channel to 1x1 (kernel, stride and padding
+/// are then unused and zero).
+struct PoolLayer {
+  PoolOp op = PoolOp::max;
+  Size2 kernel{};
+  Size2 stride{};  // the parser resolves the default (= kernel)
+  Size2 padding{0, 0};
+  bool global = false;
+
+  bool operator==(const PoolLayer&) const = default;
+};
+
+/// Fully connected layer; the feature map is flattened before the first one. Dropout is
+/// applied to the layer's input during training.
+struct FcLayer {
+  std::int64_t units = 0;
+  bool bias = true;
+  Activation activation = Activation::relu;
+  double dropout = 0.0;
+
+  bool operator==(const FcLayer&) const = default;
+};
+
+using Layer = std::variant<ConvLayer, PoolLayer, FcLayer>;
+
+/// "conv", "pool" or "fc": the YAML key and the JSON "type".
+std::string_view layer_type(const Layer& layer);
+
+/// A short human-readable description, e.g. "conv 16 5x5 /1 pad 2 relu".
+std::string describe(const Layer& layer);
+
+}  // namespace joules
