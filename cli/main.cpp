@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
-#include "space/input_error.hpp"
+#include "util/input_error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"joules: energy-aware neural architecture search for edge boards", "joules"};

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "space/input_error.hpp"
+#include "util/input_error.hpp"
 
 namespace joules {
 namespace {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "space/analysis.hpp"
-#include "space/yaml_reader.hpp"
+#include "util/yaml_reader.hpp"
 
 namespace joules {
 namespace {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "space/architecture.hpp"
-#include "space/random.hpp"
+#include "util/random.hpp"
 
 namespace joules {
 

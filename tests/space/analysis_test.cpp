@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "space/architecture_yaml.hpp"
-#include "space/input_error.hpp"
+#include "util/input_error.hpp"
 
 namespace joules {
 namespace {

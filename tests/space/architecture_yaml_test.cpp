@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "space/analysis.hpp"
-#include "space/input_error.hpp"
+#include "util/input_error.hpp"
 
 namespace joules {
 namespace {

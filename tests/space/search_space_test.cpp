@@ -7,8 +7,8 @@
 
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
-#include "space/input_error.hpp"
-#include "space/yaml_reader.hpp"
+#include "util/input_error.hpp"
+#include "util/yaml_reader.hpp"
 
 namespace joules {
 namespace {

@@ -1,4 +1,4 @@
-#include "space/yaml_reader.hpp"
+#include "util/yaml_reader.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

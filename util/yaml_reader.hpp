@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "space/input_error.hpp"
+#include "util/input_error.hpp"
 
 namespace YAML {
 class Node;

@@ -1,4 +1,4 @@
-#include "space/yaml_reader.hpp"
+#include "util/yaml_reader.hpp"
 
 #include <yaml-cpp/yaml.h>
 

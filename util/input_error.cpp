@@ -1,4 +1,4 @@
-#include "space/input_error.hpp"
+#include "util/input_error.hpp"
 
 #include <utility>
 

@@ -1,0 +1,41 @@
+#include "util/svg_plot.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace joules {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(SvgPlotTest, DrawsLabelsSeriesAndLegend) {
+  const std::string svg = svg_plot({.title = "Front <1>", .x_label = "energy (mJ)", .y_label = "accuracy (%)"},
+                                   {{.label = "all", .x = {1, 2, 3}, .y = {50, 60, 70}},
+                                    {.label = "front", .x = {1, 3}, .y = {50, 70}, .marker = Marker::square, .line = true}});
+  EXPECT_THAT(svg, HasSubstr("<svg"));
+  EXPECT_THAT(svg, HasSubstr("Front &lt;1&gt;"));
+  EXPECT_THAT(svg, HasSubstr("energy (mJ)"));
+  EXPECT_THAT(svg, HasSubstr("accuracy (%)"));
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), '\n') > 10, true);
+  EXPECT_THAT(svg, HasSubstr("<circle"));
+  EXPECT_THAT(svg, HasSubstr("<rect x="));
+  EXPECT_THAT(svg, HasSubstr(">front</text>"));
+  EXPECT_THAT(svg, HasSubstr("</svg>"));
+}
+
+TEST(SvgPlotTest, LogAxesSkipNonPositiveValues) {
+  const std::string svg = svg_plot({.log_x = true, .log_y = true, .diagonal = true},
+                                   {{.x = {0.0, 1.0, 100.0}, .y = {-1.0, 2.0, 90.0}}});
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), 'c') >= 2, true);
+  std::size_t circles = 0;
+  for (std::size_t p = svg.find("<circle"); p != std::string::npos; p = svg.find("<circle", p + 1)) ++circles;
+  EXPECT_EQ(circles, 2u);
+  EXPECT_THAT(svg, HasSubstr("stroke-dasharray"));  // y = x
+}
+
+TEST(SvgPlotTest, RejectsMismatchedSeries) {
+  EXPECT_THROW(svg_plot({}, {{.x = {1, 2}, .y = {1}}}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace joules

@@ -1,0 +1,225 @@
+#include "util/svg_plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace joules {
+namespace {
+
+constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                    "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+
+std::string escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// One axis: data range, mapping to pixels, and tick positions.
+struct Axis {
+  bool log = false;
+  double lo = 0;
+  double hi = 1;
+
+  double transform(double v) const { return log ? std::log10(v) : v; }
+  bool usable(double v) const { return std::isfinite(v) && (!log || v > 0); }
+
+  void fit(const std::vector<double>& values) {
+    double a = std::numeric_limits<double>::infinity();
+    double b = -a;
+    for (double v : values) {
+      if (!usable(v)) continue;
+      a = std::min(a, transform(v));
+      b = std::max(b, transform(v));
+    }
+    if (!std::isfinite(a)) {
+      a = 0;
+      b = 1;
+    }
+    if (b - a < 1e-12) {
+      const double pad = std::max(std::fabs(a) * 0.05, log ? 0.5 : 1e-3);
+      a -= pad;
+      b += pad;
+    }
+    const double margin = (b - a) * 0.04;
+    lo = a - margin;
+    hi = b + margin;
+    if (!log && lo < 0 && a >= 0) lo = std::max(lo, 0.0 - (b - a) * 0.02);
+  }
+
+  double fraction(double v) const { return (transform(v) - lo) / (hi - lo); }
+
+  std::vector<double> ticks() const {
+    std::vector<double> out;
+    if (log) {
+      for (int e = static_cast<int>(std::floor(lo)); e <= static_cast<int>(std::ceil(hi)); ++e) {
+        const double multipliers[] = {1, 2, 5};
+        const bool dense = hi - lo < 2.5;
+        for (double m : multipliers) {
+          if (!dense && m != 1) continue;
+          const double v = m * std::pow(10.0, e);
+          if (std::log10(v) >= lo && std::log10(v) <= hi) out.push_back(v);
+        }
+      }
+      return out;
+    }
+    const double raw = (hi - lo) / 6;
+    const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = mag;
+    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+      if (m * mag >= raw) {
+        step = m * mag;
+        break;
+      }
+    }
+    for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      out.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+    }
+    return out;
+  }
+};
+
+std::string tick_label(double v) {
+  const double a = std::fabs(v);
+  if (a != 0 && (a >= 1e5 || a < 1e-3)) return fmt::format("{:.0e}", v);
+  return fmt::format("{:.6g}", v);
+}
+
+}  // namespace
+
+std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& series) {
+  for (const PlotSeries& s : series) {
+    if (s.x.size() != s.y.size()) {
+      throw std::invalid_argument(fmt::format("plot series '{}' has {} x values and {} y values", s.label,
+                                              s.x.size(), s.y.size()));
+    }
+  }
+  const double W = options.width_px;
+  const double H = options.height_px;
+  const double left = 78, right = 24, top = options.title.empty() ? 20 : 44, bottom = 58;
+  const double pw = W - left - right;
+  const double ph = H - top - bottom;
+
+  Axis ax{.log = options.log_x};
+  Axis ay{.log = options.log_y};
+  std::vector<double> xs;
+  std::vector<double> ys;
+  for (const PlotSeries& s : series) {
+    xs.insert(xs.end(), s.x.begin(), s.x.end());
+    ys.insert(ys.end(), s.y.begin(), s.y.end());
+  }
+  if (options.diagonal && options.log_x == options.log_y) {
+    // Same range on both axes so that y = x is the diagonal.
+    std::vector<double> both = xs;
+    both.insert(both.end(), ys.begin(), ys.end());
+    ax.fit(both);
+    ay.fit(both);
+  } else {
+    ax.fit(xs);
+    ay.fit(ys);
+  }
+  auto px = [&](double v) { return left + ax.fraction(v) * pw; };
+  auto py = [&](double v) { return top + (1 - ay.fraction(v)) * ph; };
+
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      W, H);
+  if (!options.title.empty()) {
+    svg += fmt::format("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n", W / 2,
+                       escape(options.title));
+  }
+  // Grid and ticks.
+  for (double t : ax.ticks()) {
+    const double x = px(t);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#e5e5e5\"/>\n", x, top,
+                       top + ph);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", x, top + ph + 16,
+                       tick_label(t));
+  }
+  for (double t : ay.ticks()) {
+    const double y = py(t);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"#e5e5e5\"/>\n", left, y,
+                       left + pw);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 6, y + 4,
+                       tick_label(t));
+  }
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
+                     pw, ph);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2, H - 14,
+                     escape(options.x_label));
+  svg += fmt::format("<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n", top + ph / 2,
+                     escape(options.y_label));
+  svg += fmt::format("<clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n", left, top,
+                     pw, ph);
+  svg += "<g clip-path=\"url(#plot)\">\n";
+  if (options.diagonal) {
+    const double lo = std::max(ax.lo, ay.lo);
+    const double hi = std::min(ax.hi, ay.hi);
+    auto back = [&](double t) { return options.log_x ? std::pow(10.0, t) : t; };
+    svg += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" stroke-dasharray=\"5,4\"/>\n",
+        px(back(lo)), py(back(lo)), px(back(hi)), py(back(hi)));
+  }
+
+  std::vector<std::pair<std::string, const PlotSeries*>> legend;
+  std::size_t next_color = 0;
+  for (const PlotSeries& s : series) {
+    const std::string color = s.color.empty() ? kPalette[next_color++ % std::size(kPalette)] : s.color;
+    if (!s.label.empty()) legend.emplace_back(color, &s);
+    std::string path;
+    std::string marks;
+    for (std::size_t i = 0; i < s.x.size(); ++i) {
+      if (!ax.usable(s.x[i]) || !ay.usable(s.y[i])) continue;
+      const double x = px(s.x[i]);
+      const double y = py(s.y[i]);
+      path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "M" : " L", x, y);
+      const double r = s.size_px;
+      switch (s.marker) {
+        case Marker::circle: marks += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\"/>", x, y, r); break;
+        case Marker::square:
+          marks += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{}\" height=\"{}\"/>", x - r, y - r, 2 * r, 2 * r);
+          break;
+        case Marker::cross:
+          marks += fmt::format("<path d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\"/>", x - r, y - r,
+                               x + r, y + r, x - r, y + r, x + r, y - r);
+          break;
+        case Marker::none: break;
+      }
+    }
+    if (s.line && !path.empty()) {
+      svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\" opacity=\"{}\"/>\n", path, color,
+                         s.opacity);
+    }
+    if (!marks.empty()) {
+      svg += s.marker == Marker::cross
+                 ? fmt::format("<g stroke=\"{}\" stroke-width=\"1.3\" opacity=\"{}\">{}</g>\n", color, s.opacity, marks)
+                 : fmt::format("<g fill=\"{}\" opacity=\"{}\">{}</g>\n", color, s.opacity, marks);
+    }
+  }
+  svg += "</g>\n";
+  // Legend, top right inside the plot.
+  double ly = top + 16;
+  for (const auto& [color, s] : legend) {
+    const double lx = left + pw - 190;
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>", lx, ly - 9, color);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 16, ly, escape(s->label));
+    ly += 17;
+  }
+  svg += "</svg>\n";
+  return svg;
+}
+
+}  // namespace joules
