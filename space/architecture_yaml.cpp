@@ -94,20 +94,6 @@ Layer read_layer(const Value& item, bool last) {
   return read_fc(body, last);
 }
 
-void write_size2(std::string& out, const char* key, Size2 s) {
-  if (s.is_square()) {
-    out += fmt::format(", {}: {}", key, s.h);
-  } else {
-    out += fmt::format(", {}: [{}, {}]", key, s.h, s.w);
-  }
-}
-
-void write_activation(std::string& out, Activation a, bool last) {
-  if (a != (last ? Activation::none : Activation::relu)) {
-    out += fmt::format(", activation: {}", to_string(a));
-  }
-}
-
 std::string quote_if_needed(const std::string& text) {
   bool plain = !text.empty();
   for (char c : text) {
@@ -164,43 +150,112 @@ Architecture load_architecture(const std::string& path) {
   return parse_architecture(root);
 }
 
+namespace {
+
+// One writer for both notations: YAML flow maps (`{filters: 6, kernel: 5}`) and JSON
+// (`{"filters":6,"kernel":5}`) differ only in quoting and spacing.
+class FieldWriter {
+ public:
+  explicit FieldWriter(bool json) : json_(json) {}
+
+  void number(const char* key, std::int64_t v) { field(key, std::to_string(v)); }
+  void real(const char* key, double v) { field(key, fmt::format("{}", v)); }
+  void flag(const char* key, bool v) { field(key, v ? "true" : "false"); }
+  void word(const char* key, std::string_view v) { field(key, json_ ? fmt::format("\"{}\"", v) : std::string(v)); }
+  void size2(const char* key, Size2 s) {
+    if (s.is_square()) {
+      field(key, std::to_string(s.h));
+    } else {
+      field(key, fmt::format("[{},{}{}]", s.h, json_ ? "" : " ", s.w));
+    }
+  }
+  std::string take() {
+    std::string out = "{" + body_ + "}";
+    body_.clear();
+    return out;
+  }
+
+ private:
+  void field(const char* key, const std::string& value) {
+    if (!body_.empty()) body_ += json_ ? "," : ", ";
+    body_ += json_ ? fmt::format("\"{}\":{}", key, value) : fmt::format("{}: {}", key, value);
+  }
+  bool json_;
+  std::string body_;
+};
+
+// The layer's options, defaults left out (the last layer's default activation is none).
+std::string layer_body(const Layer& layer, bool last, bool json) {
+  FieldWriter w(json);
+  const Activation default_activation = last ? Activation::none : Activation::relu;
+  if (const auto* c = std::get_if<ConvLayer>(&layer)) {
+    w.number("filters", c->filters);
+    w.size2("kernel", c->kernel);
+    if (c->stride != Size2{1, 1}) w.size2("stride", c->stride);
+    if (c->padding != Size2{0, 0}) w.size2("padding", c->padding);
+    if (c->groups != 1) w.number("groups", c->groups);
+    if (!c->bias) w.flag("bias", false);
+    if (c->batch_norm) w.flag("batch_norm", true);
+    if (c->activation != default_activation) w.word("activation", to_string(c->activation));
+  } else if (const auto* p = std::get_if<PoolLayer>(&layer)) {
+    if (p->global) {
+      if (p->op != PoolOp::avg) w.word("op", to_string(p->op));
+      w.flag("global", true);
+    } else {
+      w.word("op", to_string(p->op));
+      w.size2("kernel", p->kernel);
+      if (p->stride != p->kernel) w.size2("stride", p->stride);
+      if (p->padding != Size2{0, 0}) w.size2("padding", p->padding);
+    }
+  } else {
+    const auto& f = std::get<FcLayer>(layer);
+    w.number("units", f.units);
+    if (!f.bias) w.flag("bias", false);
+    if (f.dropout != 0.0) w.real("dropout", f.dropout);
+    if (f.activation != default_activation) w.word("activation", to_string(f.activation));
+  }
+  return w.take();
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 std::string to_yaml(const Architecture& arch) {
   std::string out;
   if (!arch.name.empty()) out += "name: " + quote_if_needed(arch.name) + "\n";
   out += fmt::format("input: [{}, {}, {}]\nlayers:\n", arch.input.channels, arch.input.height,
                      arch.input.width);
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {
-    const bool last = i + 1 == arch.layers.size();
-    std::string body;
-    const Layer& layer = arch.layers[i];
-    if (const auto* c = std::get_if<ConvLayer>(&layer)) {
-      body = fmt::format("filters: {}", c->filters);
-      write_size2(body, "kernel", c->kernel);
-      if (c->stride != Size2{1, 1}) write_size2(body, "stride", c->stride);
-      if (c->padding != Size2{0, 0}) write_size2(body, "padding", c->padding);
-      if (c->groups != 1) body += fmt::format(", groups: {}", c->groups);
-      if (!c->bias) body += ", bias: false";
-      if (c->batch_norm) body += ", batch_norm: true";
-      write_activation(body, c->activation, last);
-    } else if (const auto* p = std::get_if<PoolLayer>(&layer)) {
-      if (p->global) {
-        body = p->op == PoolOp::avg ? "global: true" : "op: max, global: true";
-      } else {
-        body = fmt::format("op: {}", to_string(p->op));
-        write_size2(body, "kernel", p->kernel);
-        if (p->stride != p->kernel) write_size2(body, "stride", p->stride);
-        if (p->padding != Size2{0, 0}) write_size2(body, "padding", p->padding);
-      }
-    } else {
-      const auto& f = std::get<FcLayer>(layer);
-      body = fmt::format("units: {}", f.units);
-      if (!f.bias) body += ", bias: false";
-      if (f.dropout != 0.0) body += fmt::format(", dropout: {}", f.dropout);
-      write_activation(body, f.activation, last);
-    }
-    out += fmt::format("  - {}: {{{}}}\n", layer_type(layer), body);
+    out += fmt::format("  - {}: {}\n", layer_type(arch.layers[i]),
+                       layer_body(arch.layers[i], i + 1 == arch.layers.size(), /*json=*/false));
   }
   return out;
+}
+
+std::string to_json(const Architecture& arch) {
+  std::string out = "{";
+  if (!arch.name.empty()) out += "\"name\":" + json_string(arch.name) + ",";
+  out += fmt::format("\"input\":[{},{},{}],\"layers\":[", arch.input.channels, arch.input.height,
+                     arch.input.width);
+  for (std::size_t i = 0; i < arch.layers.size(); ++i) {
+    out += fmt::format("{}{{\"{}\":{}}}", i ? "," : "", layer_type(arch.layers[i]),
+                       layer_body(arch.layers[i], i + 1 == arch.layers.size(), /*json=*/true));
+  }
+  return out + "]}";
 }
 
 }  // namespace joules

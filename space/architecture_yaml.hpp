@@ -25,4 +25,8 @@ Architecture parse_architecture(const yaml::Value& node);
 /// out. parse_architecture(to_yaml(a)) == a for every valid `a`.
 std::string to_yaml(const Architecture& arch);
 
+/// The same short form as one line of JSON (`{"input":[1,28,28],"layers":[{"conv":{...}}]}`),
+/// as written in run logs. JSON is YAML, so parse_architecture() reads it back.
+std::string to_json(const Architecture& arch);
+
 }  // namespace joules

@@ -75,6 +75,17 @@ TEST(ArchitectureYamlTest, WritesAndReadsBackEveryShippedArchitecture) {
   }
 }
 
+TEST(ArchitectureYamlTest, JsonFormReadsBackAsTheSameArchitecture) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(JOULES_SOURCE_DIR) + "/configs/architectures")) {
+    const Architecture a = load_architecture(entry.path().string());
+    const std::string json = to_json(a);
+    EXPECT_EQ(json.find('\n'), std::string::npos);
+    EXPECT_EQ(parse_architecture(json, "log.jsonl"), a) << json;
+  }
+  Architecture odd{.name = "quote \" back\\slash", .input = {1, 2, 2}, .layers = {FcLayer{.units = 2, .dropout = 0.125}}};
+  EXPECT_EQ(parse_architecture(to_json(odd), "log.jsonl"), odd) << to_json(odd);
+}
+
 TEST(ArchitectureYamlTest, RoundTripKeepsNonDefaultOptions) {
   Architecture a{.name = "odd name: with colon",
                  .input = {3, 16, 12},
@@ -87,6 +98,7 @@ TEST(ArchitectureYamlTest, RoundTripKeepsNonDefaultOptions) {
                             FcLayer{.units = 3, .activation = Activation::relu}}};
   analyze(a);
   EXPECT_EQ(parse_architecture(to_yaml(a), "w.yaml"), a) << to_yaml(a);
+  EXPECT_EQ(parse_architecture(to_json(a), "w.json"), a) << to_json(a);
 }
 
 TEST(ArchitectureYamlTest, HashIsEqualWhateverTheSpelling) {
