@@ -1,0 +1,77 @@
+#include "search/evaluation_record.hpp"
+
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "space/architecture_yaml.hpp"
+#include "util/input_error.hpp"
+
+namespace joules {
+
+std::string_view to_string(EvaluationStatus status) {
+  switch (status) {
+    case EvaluationStatus::ok: return "ok";
+    case EvaluationStatus::failed: return "failed";
+    case EvaluationStatus::infeasible: return "infeasible";
+  }
+  return "failed";
+}
+
+nlohmann::json to_json(const EvaluationRecord& r) {
+  nlohmann::json j = {{"id", r.id},
+                      {"generation", r.generation},
+                      {"hash", r.hash},
+                      {"arch", nlohmann::json::parse(to_json(r.arch))},
+                      {"status", to_string(r.status)},
+                      {"accuracy", r.accuracy ? nlohmann::json(*r.accuracy) : nlohmann::json(nullptr)},
+                      {"energy_mj", r.energy_mj},
+                      {"macs", r.macs},
+                      {"params", r.params},
+                      {"train_seconds", r.train_seconds}};
+  if (r.latency_ms) j["latency_ms"] = *r.latency_ms;
+  if (!r.error.empty()) j["error"] = r.error;
+  if (!r.weights.empty()) j["weights"] = r.weights;
+  return j;
+}
+
+EvaluationRecord evaluation_from_json(const nlohmann::json& j) {
+  auto need = [&](const char* key) -> const nlohmann::json& {
+    if (!j.contains(key)) throw std::invalid_argument(std::string("missing field '") + key + "'");
+    return j.at(key);
+  };
+  try {
+    EvaluationRecord r;
+    r.id = need("id").get<std::int64_t>();
+    r.generation = need("generation").get<int>();
+    r.hash = need("hash").get<std::string>();
+    try {
+      r.arch = parse_architecture(need("arch").dump(), "arch");
+    } catch (const InputError& e) {
+      throw std::invalid_argument("field 'arch': " + e.message());
+    }
+    const std::string status = need("status").get<std::string>();
+    if (status == "ok") {
+      r.status = EvaluationStatus::ok;
+    } else if (status == "failed") {
+      r.status = EvaluationStatus::failed;
+    } else if (status == "infeasible") {
+      r.status = EvaluationStatus::infeasible;
+    } else {
+      throw std::invalid_argument("field 'status': unknown status '" + status + "'");
+    }
+    if (!need("accuracy").is_null()) r.accuracy = j.at("accuracy").get<double>();
+    r.energy_mj = need("energy_mj").get<double>();
+    r.macs = need("macs").get<std::int64_t>();
+    r.params = need("params").get<std::int64_t>();
+    r.train_seconds = need("train_seconds").get<double>();
+    if (j.contains("latency_ms")) r.latency_ms = j.at("latency_ms").get<double>();
+    if (j.contains("error")) r.error = j.at("error").get<std::string>();
+    if (j.contains("weights")) r.weights = j.at("weights").get<std::string>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("malformed field: ") + e.what());
+  }
+}
+
+}  // namespace joules

@@ -1,0 +1,42 @@
+#pragma once
+// One evaluated candidate: a line of a run's evaluations.jsonl (DESIGN.md).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "space/architecture.hpp"
+
+namespace joules {
+
+enum class EvaluationStatus { ok, failed, infeasible };
+
+std::string_view to_string(EvaluationStatus status);
+
+struct EvaluationRecord {
+  std::int64_t id = 0;       // assigned in the order candidates are scheduled
+  int generation = 0;
+  std::string hash;          // canonical_hash_hex(arch)
+  Architecture arch;
+  EvaluationStatus status = EvaluationStatus::ok;
+  std::optional<double> accuracy;  // validation accuracy in [0, 1]; none unless trained
+  double energy_mj = 0;            // estimated energy per inference on the run's board
+  std::optional<double> latency_ms;  // when the board profile models latency
+  std::int64_t macs = 0;
+  std::int64_t params = 0;
+  double train_seconds = 0;
+  std::string error;         // why it failed or is infeasible; empty when ok
+  std::string weights;       // weights file relative to the run directory; empty if none
+
+  bool operator==(const EvaluationRecord&) const = default;
+};
+
+/// The JSON object of one evaluations.jsonl line.
+nlohmann::json to_json(const EvaluationRecord& record);
+
+/// Reads a record back; throws std::invalid_argument naming the missing or malformed field.
+EvaluationRecord evaluation_from_json(const nlohmann::json& json);
+
+}  // namespace joules

@@ -1,0 +1,68 @@
+#pragma once
+// A search's run directory (DESIGN.md): config.yaml (the resolved config), evaluations.jsonl
+// (one line per finished evaluation, flushed as it finishes), checkpoint.json (written
+// atomically after every generation) and pareto/ (the export).
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "search/evaluation_record.hpp"
+
+namespace joules {
+
+/// Holds an exclusive lock on the directory for its lifetime, so two searches never write
+/// the same run. append() may be called from several threads; the rest from one.
+class RunDirectory {
+ public:
+  /// Starts a new run in `dir` (created with its parents) and writes config.yaml.
+  /// Throws InputError when `dir` already holds a run, std::runtime_error on I/O failure.
+  static RunDirectory create(const std::filesystem::path& dir, const std::string& config_yaml);
+
+  /// Reopens a run for --resume: reads every evaluation, repairing a last line torn by a
+  /// crash (it is cut off; its candidate is evaluated again). Throws InputError when `dir`
+  /// holds no run, std::runtime_error when a complete line is corrupt.
+  static RunDirectory resume(const std::filesystem::path& dir);
+
+  RunDirectory(RunDirectory&&) noexcept;
+  RunDirectory& operator=(RunDirectory&&) noexcept;
+  ~RunDirectory();
+
+  const std::filesystem::path& path() const { return dir_; }
+  std::filesystem::path config_path() const { return dir_ / "config.yaml"; }
+  std::filesystem::path evaluations_path() const { return dir_ / "evaluations.jsonl"; }
+  std::filesystem::path checkpoint_path() const { return dir_ / "checkpoint.json"; }
+  std::filesystem::path pareto_path() const { return dir_ / "pareto"; }
+  std::filesystem::path weights_path() const { return dir_ / "weights"; }
+
+  /// The evaluations found by resume() (empty for a new run).
+  const std::vector<EvaluationRecord>& previous_evaluations() const { return previous_; }
+  /// Bytes cut off a torn last line by resume(); 0 when the log was intact.
+  std::size_t repaired_bytes() const { return repaired_bytes_; }
+
+  /// Appends one evaluation and flushes it to disk. Thread-safe.
+  void append(const EvaluationRecord& record);
+
+  void write_checkpoint(const nlohmann::json& state) const;
+  std::optional<nlohmann::json> read_checkpoint() const;
+
+ private:
+  RunDirectory(std::filesystem::path dir, int lock_fd);
+
+  std::filesystem::path dir_;
+  int lock_fd_ = -1;
+  std::unique_ptr<std::mutex> append_mutex_;
+  std::vector<EvaluationRecord> previous_;
+  std::size_t repaired_bytes_ = 0;
+};
+
+/// Reads every evaluation of a run directory without locking it (export, tools). A torn last
+/// line is skipped. Throws like RunDirectory::resume().
+std::vector<EvaluationRecord> read_evaluations(const std::filesystem::path& dir);
+
+}  // namespace joules
