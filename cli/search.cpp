@@ -1,0 +1,125 @@
+// joules search [CONFIG.yaml] [--out DIR] [--resume]: the main job.
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/search_output.hpp"
+#include "energy/board_profile.hpp"
+#include "search/config.hpp"
+#include "search/export.hpp"
+#include "search/nas_search.hpp"
+#include "search/run_directory.hpp"
+#include "train/trainer.hpp"
+#include "util/input_error.hpp"
+#include "util/status_line.hpp"
+#include "util/yaml_reader.hpp"
+
+namespace joules::cli {
+namespace {
+
+struct SearchCommandOptions {
+  std::string config;
+  std::string out;
+  bool resume = false;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string default_run_directory(const std::string& name) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return fmt::format("runs/{}-{}", name, stamp);
+}
+
+int run_search_command(const SearchCommandOptions& options) {
+  // 1. The config: a file, the embedded default, or the run's own when resuming.
+  std::string config_label;
+  std::string config_text;
+  SearchConfig config;
+  if (options.resume) {
+    if (options.out.empty()) throw InputError("", 0, "--resume", "needs the run directory: --out DIR");
+    config_label = (std::filesystem::path(options.out) / "config.yaml").string();
+    if (!std::filesystem::exists(config_label)) {
+      throw InputError(options.out, 0, "--resume", "holds no search run to resume (no config.yaml)");
+    }
+    config = load_search_config(config_label);
+    config_text = read_file(config_label);
+    if (!options.config.empty()) fmt::print(stderr, "note: resuming with the run's own config.yaml; {} is not read\n", options.config);
+  } else if (options.config.empty()) {
+    config_label = "<default config: configs/quickstart.yaml>";
+    config_text = default_config_text();
+    config = parse_search_config(config_text, config_label, std::filesystem::current_path().string());
+  } else {
+    config_label = options.config;
+    config = load_search_config(options.config);
+    config_text = read_file(options.config);
+  }
+
+  // 2. Everything that can be wrong with the input is found before any work starts.
+  const BoardProfile profile = load_board_profile(config.board);
+  const std::shared_ptr<const Data> data = load_data(config.data);
+  try {
+    check_search_against_data(config, *data);
+  } catch (const SpecError& e) {
+    yaml::Value::parse_string(config_text, config_label).fail_at(e);
+  }
+  const std::string out = options.out.empty() ? default_run_directory(config.name) : options.out;
+  RunDirectory run = options.resume ? RunDirectory::resume(out) : RunDirectory::create(out, to_yaml(config));
+
+  print_search_header(config, profile, *data, run, options.resume);
+  const std::atomic<bool>& stop = install_interrupt_handler();
+  StatusLine status(stderr);
+  SearchHooks hooks;
+  hooks.stop = &stop;
+  hooks.trainer = [&data](const Architecture& arch, const TrainOptions& train_options, const std::atomic<bool>* flag) {
+    return train_architecture(arch, *data, train_options, TrainHooks{.stop = flag});
+  };
+  hooks.on_progress = [&status](const SearchProgress& p) { status.update(describe_progress(p)); };
+  const SearchSummary summary = run_search(config, run, hooks);
+  status.finish();
+  if (summary.interrupted) {
+    fmt::print(stderr, "interrupted after {} complete generations; every finished evaluation is in {}.\n"
+               "continue with: joules search --resume --out {}\n",
+               summary.generations_done, run.evaluations_path().string(), run.path().string());
+    return 130;
+  }
+
+  // 3. The search exports its front by itself.
+  ExportRequest request{.run_dir = run.path(), .retrain_epochs = config.export_options.retrain_epochs};
+  if (request.retrain_epochs > 0) {
+    request.retrain = [&data](const Architecture& arch, const TrainOptions& train_options) {
+      return train_architecture(arch, *data, train_options);
+    };
+    request.on_note = [](const std::string& note) { fmt::print(stderr, "{}\n", note); };
+  }
+  const ExportResult exported = export_front(request);
+  print_export_summary(exported, profile);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_search_command(CLI::App& app) {
+  auto options = std::make_shared<SearchCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("search", "Search for accurate, energy-efficient architectures");
+  cmd->add_option("CONFIG.yaml", options->config,
+                  "Search config (default: the embedded configs/quickstart.yaml)");
+  cmd->add_option("--out", options->out, "Run directory (default: runs/NAME-DATE-TIME)");
+  cmd->add_flag("--resume", options->resume, "Continue the interrupted run in --out");
+  return [options] { return run_search_command(*options); };
+}
+
+}  // namespace joules::cli

@@ -1,0 +1,188 @@
+#include "search/config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "energy/board_profile.hpp"
+#include "util/input_error.hpp"
+#include "util/yaml_reader.hpp"
+#include "util/yaml_writer.hpp"
+
+namespace joules {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kObjectiveNames[] = {"accuracy", "energy", "latency", "params", "macs"};
+
+std::string indent(const std::string& yaml_text) {
+  std::string out;
+  std::size_t begin = 0;
+  while (begin < yaml_text.size()) {
+    const std::size_t end = yaml_text.find('\n', begin);
+    const std::string line = yaml_text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    if (!line.empty()) out += "  " + line + "\n";
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return out;
+}
+
+std::string resolve_board(const yaml::Value& node, const std::string& base_dir) {
+  const std::string board = node.as_string();
+  fs::path path;
+  if (board.find('/') == std::string::npos && !board.ends_with(".yaml")) {
+    path = fs::path(profiles_directory()) / (board + ".yaml");
+  } else {
+    path = fs::path(board).is_absolute() ? fs::path(board) : fs::path(base_dir) / board;
+  }
+  std::error_code ec;
+  const fs::path absolute = fs::weakly_canonical(path, ec);
+  if (ec || !fs::is_regular_file(absolute)) node.fail("no board profile at " + path.string());
+  return absolute.string();
+}
+
+SearchSpaceOptions read_space(const yaml::Value& node, const std::string& base_dir) {
+  if (node.is_map()) return parse_search_space(node);
+  const std::string name = node.as_string();
+  const fs::path path = fs::path(name).is_absolute() ? fs::path(name) : fs::path(base_dir) / name;
+  if (!fs::is_regular_file(path)) node.fail("no search space file at " + path.string());
+  return load_search_space(path.string());
+}
+
+SearchOptions read_search(const yaml::Value& node) {
+  SearchOptions o;
+  if (!node.defined()) return o;
+  node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate"});
+  if (node.get("algorithm").defined()) {
+    o.algorithm = static_cast<Algorithm>(node.get("algorithm").as_choice({"nsga2", "random"}));
+  }
+  if (node.get("population").defined()) o.population = node.get("population").as_int(2, 100000);
+  if (node.get("generations").defined()) o.generations = node.get("generations").as_int(0, 100000);
+  if (node.get("jobs").defined()) o.jobs = static_cast<int>(node.get("jobs").as_int(1, 1024));
+  if (const yaml::Value objectives = node.get("objectives"); objectives.defined()) {
+    if (!objectives.is_sequence() || objectives.size() == 0) objectives.fail("expected a list of objectives");
+    o.objectives.clear();
+    for (std::size_t i = 0; i < objectives.size(); ++i) {
+      const yaml::Value item = objectives.at(i);
+      const auto objective = static_cast<Objective>(
+          item.as_choice({kObjectiveNames[0], kObjectiveNames[1], kObjectiveNames[2], kObjectiveNames[3], kObjectiveNames[4]}));
+      if (std::find(o.objectives.begin(), o.objectives.end(), objective) != o.objectives.end()) {
+        item.fail("duplicate objective");
+      }
+      o.objectives.push_back(objective);
+    }
+  }
+  if (const yaml::Value budgets = node.get("budgets"); budgets.defined()) {
+    budgets.allow_keys({"energy_mj", "latency_ms", "params", "macs"});
+    if (budgets.get("energy_mj").defined()) o.budgets.energy_mj = budgets.get("energy_mj").as_double(1e-12, 1e12);
+    if (budgets.get("latency_ms").defined()) o.budgets.latency_ms = budgets.get("latency_ms").as_double(1e-12, 1e12);
+    if (budgets.get("params").defined()) o.budgets.params = budgets.get("params").as_int(1);
+    if (budgets.get("macs").defined()) o.budgets.macs = budgets.get("macs").as_int(1);
+  }
+  if (node.get("crossover_rate").defined()) o.crossover_rate = node.get("crossover_rate").as_double(0.0, 1.0);
+  return o;
+}
+
+SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
+  if (!root.is_map()) root.fail("expected a search config: a map with board, space, data, training and search");
+  root.allow_keys({"name", "seed", "board", "space", "data", "training", "search", "export"});
+  SearchConfig c;
+  c.name = root.get("name").defined() ? root.get("name").as_string()
+                                      : fs::path(root.file()).stem().string();
+  if (root.get("seed").defined()) c.seed = static_cast<std::uint64_t>(root.get("seed").as_int(0));
+  const yaml::Value board = root.require("board");
+  c.board = resolve_board(board, base_dir);
+  const BoardProfile profile = load_board_profile(c.board);
+  c.space = read_space(root.require("space"), base_dir);
+  if (root.get("data").defined()) c.data = parse_data_options(root.get("data"));
+  if (root.get("training").defined()) c.training = parse_train_options(root.get("training"));
+  c.search = read_search(root.get("search"));
+  if (const yaml::Value e = root.get("export"); e.defined()) {
+    e.allow_keys({"retrain_epochs"});
+    if (e.get("retrain_epochs").defined()) c.export_options.retrain_epochs = e.get("retrain_epochs").as_int(0, 100000);
+  }
+
+  // What the board profile cannot estimate is an error now, not after hours of training.
+  const bool latency = profile.latency.has_value();
+  const yaml::Value search = root.get("search");
+  for (std::size_t i = 0; i < c.search.objectives.size(); ++i) {
+    if (c.search.objectives[i] == Objective::latency && !latency) {
+      search.get("objectives").at(i).fail("the board profile " + c.board + " has no latency model");
+    }
+  }
+  if (c.search.budgets.latency_ms && !latency) {
+    search.get("budgets").get("latency_ms").fail("the board profile " + c.board + " has no latency model");
+  }
+  return c;
+}
+
+}  // namespace
+
+std::string_view to_string(Objective objective) { return kObjectiveNames[static_cast<int>(objective)]; }
+
+std::string_view to_string(Algorithm algorithm) { return algorithm == Algorithm::nsga2 ? "nsga2" : "random"; }
+
+std::string profiles_directory() {
+  if (const char* dir = std::getenv("JOULES_PROFILES_DIR"); dir && *dir) return dir;
+  return JOULES_PROFILES_DIR;
+}
+
+SearchConfig parse_search_config(const std::string& text, const std::string& file, const std::string& base_dir) {
+  return parse_root(yaml::Value::parse_string(text, file), base_dir);
+}
+
+SearchConfig load_search_config(const std::string& path) {
+  const yaml::Value root = yaml::Value::parse_file(path);
+  return parse_root(root, fs::absolute(path).parent_path().string());
+}
+
+void check_search_against_data(const SearchConfig& config, const Data& data) {
+  const Shape in = data.input();
+  const Shape& want = config.space.input;
+  if (want != in) {
+    throw SpecError("space.input", fmt::format("the space's input {}x{}x{} is not the data's sample shape {}x{}x{}",
+                                               want.channels, want.height, want.width, in.channels, in.height, in.width));
+  }
+  if (config.space.classes != data.classes()) {
+    throw SpecError("space.classes",
+                    fmt::format("the space has {} classes, the data {}", config.space.classes, data.classes()));
+  }
+  try {
+    check_compatible(config.training, data);
+  } catch (const SpecError& e) {
+    throw SpecError("training." + e.key(), e.message());
+  }
+}
+
+std::string to_yaml(const SearchConfig& c) {
+  std::string out = "# The resolved search config: every default filled in, paths absolute.\n";
+  out += fmt::format("name: {}\nseed: {}\nboard: {}\n", yaml_scalar(c.name), c.seed, yaml_scalar(c.board));
+  out += "space:\n" + indent(to_yaml(c.space));
+  out += "data:\n" + indent(to_yaml(c.data));
+  out += "training:\n" + indent(to_yaml(c.training));
+  const SearchOptions& s = c.search;
+  out += "search:\n";
+  out += fmt::format("  algorithm: {}\n  population: {}\n  generations: {}\n  jobs: {}\n", to_string(s.algorithm),
+                     s.population, s.generations, s.jobs);
+  std::string objectives;
+  for (Objective o : s.objectives) objectives += (objectives.empty() ? "" : ", ") + std::string(to_string(o));
+  out += fmt::format("  objectives: [{}]\n", objectives);
+  std::string budgets;
+  auto add = [&](const char* key, const std::string& value) {
+    budgets += (budgets.empty() ? "" : ", ") + fmt::format("{}: {}", key, value);
+  };
+  if (s.budgets.energy_mj) add("energy_mj", fmt::format("{}", *s.budgets.energy_mj));
+  if (s.budgets.latency_ms) add("latency_ms", fmt::format("{}", *s.budgets.latency_ms));
+  if (s.budgets.params) add("params", fmt::format("{}", *s.budgets.params));
+  if (s.budgets.macs) add("macs", fmt::format("{}", *s.budgets.macs));
+  out += fmt::format("  budgets: {{{}}}\n", budgets);
+  out += fmt::format("  crossover_rate: {}\n", s.crossover_rate);
+  out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
+  return out;
+}
+
+}  // namespace joules

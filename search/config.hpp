@@ -1,0 +1,94 @@
+#pragma once
+// A search config: everything `joules search` needs, read from one YAML file and written back,
+// resolved (defaults filled in, paths absolute), as the run directory's config.yaml.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "space/search_space.hpp"
+#include "train/data.hpp"
+#include "train/trainer.hpp"
+
+namespace joules {
+
+enum class Objective { accuracy, energy, latency, params, macs };
+enum class Algorithm { nsga2, random };
+
+std::string_view to_string(Objective objective);
+std::string_view to_string(Algorithm algorithm);
+
+/// Upper limits a candidate must meet; one that breaks any is logged `infeasible` and never
+/// trained (energy and sizes are known before training).
+struct Budgets {
+  std::optional<double> energy_mj;
+  std::optional<double> latency_ms;
+  std::optional<std::int64_t> params;
+  std::optional<std::int64_t> macs;
+
+  bool operator==(const Budgets&) const = default;
+};
+
+struct SearchOptions {
+  Algorithm algorithm = Algorithm::nsga2;
+  /// Candidates per generation (NSGA-II's population size; random search's batch).
+  std::size_t population = 12;
+  /// Generations of offspring after the initial population: (generations + 1) * population
+  /// candidates in all (fewer are trained when the optimizer proposes known networks).
+  std::size_t generations = 4;
+  /// Trainings run at once; each uses `training.threads` threads (keep jobs x threads <= cores).
+  int jobs = 2;
+  /// Objectives of the Pareto front: accuracy (maximised) and the others (minimised).
+  std::vector<Objective> objectives{Objective::accuracy, Objective::energy};
+  Budgets budgets;
+  /// Probability that two selected parents are crossed over (otherwise copied); every child
+  /// is then mutated once.
+  double crossover_rate = 0.9;
+
+  bool operator==(const SearchOptions&) const = default;
+};
+
+struct ExportOptions {
+  /// When > 0, every front member is retrained for this many epochs on the whole training
+  /// split and its test-set accuracy added to the export.
+  std::int64_t retrain_epochs = 0;
+
+  bool operator==(const ExportOptions&) const = default;
+};
+
+struct SearchConfig {
+  std::string name;            // names the default run directory
+  std::uint64_t seed = 1;      // seeds the optimizer; candidate trainings derive theirs from it
+  std::string board;           // absolute path of the board profile
+  SearchSpaceOptions space;
+  DataOptions data;
+  TrainOptions training;
+  SearchOptions search;
+  ExportOptions export_options;
+
+  bool operator==(const SearchConfig&) const = default;
+};
+
+/// Where `board: NAME` profiles are looked up: $JOULES_PROFILES_DIR, else the source tree's
+/// profiles/.
+std::string profiles_directory();
+
+/// Reads a search config; relative paths (board, space) are resolved against the config's
+/// directory, a board without '/' or ".yaml" names profiles/NAME.yaml. Throws InputError naming
+/// the file, line and key for any error, before any work starts.
+SearchConfig load_search_config(const std::string& path);
+/// Same for config text; `file` labels errors and `base_dir` resolves relative paths.
+SearchConfig parse_search_config(const std::string& text, const std::string& file, const std::string& base_dir);
+
+/// The resolved config as YAML that parse_search_config() reads back to an equal config.
+std::string to_yaml(const SearchConfig& config);
+
+/// Throws SpecError ("space.input", "space.classes", "training.train_samples") when the data
+/// does not fit the config.
+void check_search_against_data(const SearchConfig& config, const Data& data);
+
+/// The default config (configs/quickstart.yaml, embedded at build time).
+std::string default_config_text();
+
+}  // namespace joules
