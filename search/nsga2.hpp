@@ -199,7 +199,8 @@ class Nsga2 {
   }
 
   /// The batch to evaluate: the initial population at generation 0, population_size offspring
-  /// after. Asking again before the batch is told in full returns the same batch.
+  /// after. Asking again before the batch is told in full returns the same batch. The reference
+  /// is to the optimizer's own batch, which the tell() that completes it clears: copy it to keep it.
   const std::vector<Decision>& ask() {
     if (!batch_.empty()) return batch_;
     if (generation_ == 0) {
