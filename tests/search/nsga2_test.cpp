@@ -13,6 +13,8 @@
 #include "search/hypervolume.hpp"
 #include "search/nsga2_json.hpp"
 #include "search/test_problems.hpp"
+#include "space/analysis.hpp"
+#include "space/search_space.hpp"
 
 namespace joules {
 namespace {
@@ -41,6 +43,24 @@ static_assert(!nsga2_concept::HasEvaluate<IntegerProblem>);
 // The driver's side: objectives of a genome, infeasible when the genes sum past 150.
 Evaluation judge(const std::vector<int>& x) {
   return {{static_cast<double>(x[0]), static_cast<double>(100 - x[1])}, std::max(0.0, x[0] + x[1] - 150.0)};
+}
+
+// The shape of the NAS problem: genomes of the search space with its own operators; the driver
+// evaluates (here: fewest MACs against most parameters, a stand-in for energy against accuracy).
+struct GenomeProblem {
+  using Decision = Genome;
+  SearchSpace space{SearchSpaceOptions{}};
+  std::size_t objective_count() const { return 2; }
+  Genome sample(Rng& rng) const { return space.sample(rng); }
+  std::pair<Genome, Genome> crossover(const Genome& a, const Genome& b, Rng& rng) const {
+    return space.crossover(a, b, rng);
+  }
+  Genome mutate(const Genome& x, Rng& rng) const { return space.mutate(x, rng); }
+};
+
+Evaluation measure(const GenomeProblem& problem, const Genome& genome) {
+  const NetworkAnalysis net = analyze(problem.space.decode(genome));
+  return {{static_cast<double>(net.macs), -static_cast<double>(net.params)}, 0.0};
 }
 
 class Nsga2Test : public ::testing::Test {
@@ -207,6 +227,29 @@ TEST_F(Nsga2Test, ResumedFromJsonContinuesExactlyAsTheUninterruptedRun) {
     tell_all(uninterrupted, in_order(16));
   }
   EXPECT_EQ(resumed.state(), uninterrupted.state());
+}
+
+TEST_F(Nsga2Test, SearchesTheArchitectureSpaceAndResumes) {
+  const auto run = [](int interrupt_at) {
+    Nsga2<GenomeProblem> optimizer(GenomeProblem{}, {.population_size = 12, .seed = 21});
+    for (int generation = 0; generation < 8; ++generation) {
+      if (generation == interrupt_at) {
+        const std::string checkpoint = nlohmann::json(optimizer.state()).dump();
+        Nsga2<GenomeProblem> resumed(GenomeProblem{}, {.population_size = 12});
+        resumed.restore(nlohmann::json::parse(checkpoint).get<Nsga2State<Genome>>());
+        optimizer = std::move(resumed);
+      }
+      const auto batch = optimizer.ask();
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        optimizer.problem().space.check(batch[i]);
+        optimizer.tell(i, measure(optimizer.problem(), batch[i]));
+      }
+    }
+    return optimizer.state();
+  };
+  const auto uninterrupted = run(-1);
+  EXPECT_EQ(run(4), uninterrupted);
+  EXPECT_FALSE(pareto_front(uninterrupted.population).empty());
 }
 
 TEST_F(Nsga2Test, RealValuedStateRoundTripsThroughJsonText) {
