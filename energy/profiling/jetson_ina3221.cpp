@@ -156,7 +156,7 @@ JetsonIna3221Sensor::~JetsonIna3221Sensor() = default;
 
 std::unique_ptr<JetsonIna3221Sensor> JetsonIna3221Sensor::open(const fs::path& sysfs_root) {
   std::unique_ptr<JetsonIna3221Sensor> sensor(new JetsonIna3221Sensor());
-  const fs::path drivers = sysfs_root / "sys/bus/i2c/drivers";
+  const fs::path i2c = sysfs_root / "sys/bus/i2c";
   std::set<std::string> names;
   std::set<fs::path> seen_directories;  // iio_device may be a link to iio:deviceN
   auto first_visit = [&](const fs::path& dir) {
@@ -173,9 +173,24 @@ std::unique_ptr<JetsonIna3221Sensor> JetsonIna3221Sensor::open(const fs::path& s
     sensor->channels_.push_back(std::move(channel));
   };
 
-  // L4T: drivers/ina3221x/<bus>-<addr>/iio:deviceN/ (or iio_device/).
-  for (const fs::path& device : list_directory(drivers / "ina3221x")) {
-    if (!is_dir(device)) continue;  // bind, unbind, uevent
+  // Candidate chips: the entries of both drivers' directories (links to the devices), then any
+  // I2C device whose name is one of the drivers', for trees that lack the driver links. A chip
+  // seen twice is read once (first_visit).
+  std::vector<fs::path> devices;
+  for (const char* driver : {"ina3221x", "ina3221"}) {
+    for (const fs::path& device : list_directory(i2c / "drivers" / driver)) {
+      if (is_dir(device)) devices.push_back(device);  // not bind, unbind, uevent
+    }
+  }
+  for (const fs::path& device : list_directory(i2c / "devices")) {
+    const auto name = read_text_file(device / "name");
+    if (name && (*name == "ina3221x" || *name == "ina3221") && is_dir(device)) devices.push_back(device);
+  }
+  std::stable_sort(devices.begin(), devices.end(),
+                   [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+
+  for (const fs::path& device : devices) {
+    // L4T: <bus>-<addr>/iio:deviceN/ (or iio_device/).
     for (const fs::path& iio : list_directory(device)) {
       const std::string dir_name = iio.filename().string();
       if (!(dir_name.starts_with("iio:device") || dir_name == "iio_device") || !is_dir(iio)) continue;
@@ -201,11 +216,8 @@ std::unique_ptr<JetsonIna3221Sensor> JetsonIna3221Sensor::open(const fs::path& s
       }
       if (any) sensor->directories_.push_back(iio.string());
     }
-  }
 
-  // Mainline: drivers/ina3221/<bus>-<addr>/hwmon/hwmonN/.
-  for (const fs::path& device : list_directory(drivers / "ina3221")) {
-    if (!is_dir(device)) continue;
+    // Mainline: <bus>-<addr>/hwmon/hwmonN/.
     for (const fs::path& hwmon : list_directory(device / "hwmon")) {
       if (!hwmon.filename().string().starts_with("hwmon") || !is_dir(hwmon)) continue;
       if (!first_visit(hwmon)) continue;
@@ -244,9 +256,9 @@ std::unique_ptr<JetsonIna3221Sensor> JetsonIna3221Sensor::open(const fs::path& s
   }
 
   if (sensor->rails_.empty()) {
-    std::string reason = fmt::format("no INA3221 rails under {} (looked for ina3221x/*/iio:device*/rail_name_N and "
-                                     "ina3221/*/hwmon/hwmon*/inN_label)",
-                                     drivers.string());
+    std::string reason = fmt::format("no INA3221 rails under {} (looked for drivers/ina3221x/*/iio:device*/rail_name_N, "
+                                     "drivers/ina3221/*/hwmon/hwmon*/inN_label and I2C devices named ina3221x or ina3221)",
+                                     i2c.string());
     if (!sensor->warnings_.empty()) reason += "; " + fmt::format("{}", fmt::join(sensor->warnings_, "; "));
     throw SensorUnavailable(reason);
   }

@@ -159,8 +159,32 @@ TEST(JetsonIna3221Test, RailsAreFoundOnAnyBusAddressAndHwmonNumber) {
   testing::write_hwmon_chip(root.path(), "2-0043", "hwmon11", {{"VDD_IN", 5000, 1000}});
   testing::write_l4t_chip(root.path(), "8-0042", "iio:device5", {{"VDD_MUX", 5000, 200}});
   auto sensor = JetsonIna3221Sensor::open(root.path());
-  EXPECT_THAT(names(*sensor), ElementsAre("VDD_MUX", "VDD_IN"));
+  EXPECT_THAT(names(*sensor), ElementsAre("VDD_IN", "VDD_MUX"));  // in order of bus and address
   EXPECT_THAT(sensor->description(), HasSubstr("L4T ina3221x and mainline hwmon ina3221"));
+}
+
+TEST(JetsonIna3221Test, ChipsAreAlsoFoundAmongI2cDevicesByName) {
+  testing::TempDir root;
+  // Only /sys/bus/i2c/devices, as in a tree copied without the driver links.
+  const auto dir = root.path() / "sys/bus/i2c/devices/1-0040";
+  testing::write_text(dir / "name", "ina3221\n");
+  testing::write_text(dir / "hwmon/hwmon2/in1_label", "VDD_IN\n");
+  testing::write_text(dir / "hwmon/hwmon2/in1_input", "5000\n");
+  testing::write_text(dir / "hwmon/hwmon2/curr1_input", "1200\n");
+  testing::write_text(root.path() / "sys/bus/i2c/devices/1-0050/name", "at24\n");  // an EEPROM
+  auto sensor = JetsonIna3221Sensor::open(root.path());
+  EXPECT_THAT(names(*sensor), ElementsAre("VDD_IN"));
+  EXPECT_EQ(power_of(*sensor, "VDD_IN"), 6000.0);
+}
+
+TEST(JetsonIna3221Test, AChipLinkedFromDriverAndDevicesIsReadOnce) {
+  testing::TempDir root;
+  testing::write_orin_nx_hwmon(root.path());
+  std::filesystem::create_directories(root.path() / "sys/bus/i2c/devices");
+  std::filesystem::create_directory_symlink(root.path() / "sys/bus/i2c/drivers/ina3221/1-0040",
+                                            root.path() / "sys/bus/i2c/devices/1-0040");
+  auto sensor = JetsonIna3221Sensor::open(root.path());
+  EXPECT_THAT(names(*sensor), ElementsAre("VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"));
 }
 
 TEST(JetsonIna3221Test, ALinkToTheSameIioDirectoryIsReadOnce) {
@@ -195,7 +219,7 @@ TEST(JetsonIna3221Test, NoRailsMeansUnavailableSayingWhereItLooked) {
     JetsonIna3221Sensor::open(root.path());
     FAIL() << "expected SensorUnavailable";
   } catch (const SensorUnavailable& e) {
-    EXPECT_THAT(e.what(), HasSubstr("no INA3221 rails under " + (root.path() / "sys/bus/i2c/drivers").string()));
+    EXPECT_THAT(e.what(), HasSubstr("no INA3221 rails under " + (root.path() / "sys/bus/i2c").string()));
   }
 }
 
