@@ -284,5 +284,17 @@ TEST(JetsonIna3221Test, UnreadableLabelSkipsTheChannelWithAWarning) {
   EXPECT_THAT(result.output, HasSubstr("1|skipped channel: cannot open " + (dir / "rail_name_1").string()));
 }
 
+TEST(JetsonIna3221Test, ReadsThisBoardsRails_Hardware) {
+  std::unique_ptr<JetsonIna3221Sensor> sensor;
+  try {
+    sensor = JetsonIna3221Sensor::open("/");
+  } catch (const SensorUnavailable& e) {
+    GTEST_SKIP() << "not a Jetson: " << e.what();
+  }
+  const SensorSnapshot snapshot = take_snapshot(*sensor);
+  ASSERT_TRUE(snapshot.total_power_mw) << sensor->description();
+  EXPECT_GT(*snapshot.total_power_mw, 0.0);  // a running board draws power
+}
+
 }  // namespace
 }  // namespace joules::profiling

@@ -125,5 +125,22 @@ TEST_F(NvmlTest, SamplerIntegratesTheEnergyCounter) {
   EXPECT_EQ(m.read_errors, 0u);
 }
 
+TEST_F(NvmlTest, SamplesARealGpu_Hardware) {
+  std::unique_ptr<NvmlSensor> sensor;
+  try {
+    sensor = NvmlSensor::open(NvmlOptions{"libnvidia-ml.so.1"});
+  } catch (const SensorUnavailable& e) {
+    GTEST_SKIP() << "no NVIDIA GPU here: " << e.what();
+  }
+  const RailReading r = sensor->read_detailed(0);
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_TRUE(r.power_mw);
+  EXPECT_GT(*r.power_mw, 0.0);  // a powered GPU draws something, even idle
+  Sampler sampler(*sensor, {.rate_hz = 100, .rails = {"gpu0"}});
+  const WindowMeasurement m = measure_idle(sampler, std::chrono::milliseconds(500));
+  EXPECT_EQ(m.read_errors, 0u) << m.rails[0].first_error;
+  EXPECT_GT(m.energy_mj, 0.0);
+}
+
 }  // namespace
 }  // namespace joules::profiling

@@ -8,6 +8,8 @@
 
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "tests/energy/profiling/fake_sysfs.hpp"
 #include "tests/energy/profiling/unprivileged.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -102,6 +104,24 @@ TEST(RaplTest, PermissionDeniedExplainsWhyAndHowToGrantAccess) {
   EXPECT_THAT(result.output, HasSubstr("CVE-2020-8694"));
   EXPECT_THAT(result.output, HasSubstr("run joules as root"));
   EXPECT_THAT(result.output, HasSubstr("chmod o+r"));
+}
+
+TEST(RaplTest, CountsThisMachinesEnergy_Hardware) {
+  std::unique_ptr<RaplSensor> sensor;
+  try {
+    sensor = RaplSensor::open("/");
+  } catch (const SensorUnavailable& e) {
+    GTEST_SKIP() << "no readable RAPL here: " << e.what();
+  }
+  const RailReading first = sensor->read(0);
+  ASSERT_TRUE(first.ok()) << first.error;
+  // A running processor spends energy: the counter moves within a few of its 1 ms updates.
+  double energy = *first.energy_mj;
+  for (int i = 0; i < 200 && energy == *first.energy_mj; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    energy = sensor->read(0).energy_mj.value_or(energy);
+  }
+  EXPECT_GT(energy, *first.energy_mj);
 }
 
 }  // namespace
