@@ -1,12 +1,12 @@
 #include "space/architecture_yaml.hpp"
 
-#include <cctype>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "space/analysis.hpp"
 #include "util/yaml_reader.hpp"
+#include "util/yaml_writer.hpp"
 
 namespace joules {
 namespace {
@@ -108,26 +108,6 @@ void write_activation(std::string& out, Activation a, bool last) {
   }
 }
 
-std::string quote_if_needed(const std::string& text) {
-  bool plain = !text.empty();
-  for (char c : text) {
-    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
-  }
-  if (plain && text != "true" && text != "false" && text != "null" && !std::isdigit(text[0])) {
-    return text;
-  }
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 Architecture parse_architecture(const Value& root) {
@@ -166,7 +146,7 @@ Architecture load_architecture(const std::string& path) {
 
 std::string to_yaml(const Architecture& arch) {
   std::string out;
-  if (!arch.name.empty()) out += "name: " + quote_if_needed(arch.name) + "\n";
+  if (!arch.name.empty()) out += "name: " + yaml_scalar(arch.name) + "\n";
   out += fmt::format("input: [{}, {}, {}]\nlayers:\n", arch.input.channels, arch.input.height,
                      arch.input.width);
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {
