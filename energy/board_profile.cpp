@@ -329,8 +329,13 @@ std::string provenance_notice(const BoardProfile& profile) {
                                ? "third-party data"
                                : "a datasheet prior";
   std::string out = fmt::format("profile {} is {}, not measured by joules on this board", profile.board, what);
-  if (!profile.provenance.source.empty()) out += fmt::format(" (source: {})", profile.provenance.source);
-  return out;
+  std::vector<std::string> details;
+  if (!profile.energy.fits.empty()) {
+    details.push_back(fmt::format("cross-validated energy MAPE {:.1f}%", profile.energy.fits.front().quality.mape_pct));
+  }
+  if (!profile.provenance.source.empty()) details.push_back("source: " + profile.provenance.source);
+  for (std::size_t i = 0; i < details.size(); ++i) out += (i ? "; " : " (") + details[i];
+  return details.empty() ? out : out + ")";
 }
 
 BoardProfile parse_board_profile(const std::string& text, const std::string& file) {

@@ -142,7 +142,8 @@ struct BoardProfile {
 bool is_measured(const BoardProfile& profile);
 
 /// One line for users of a profile that is not `measured`, e.g. "profile jetson-nano is
-/// third-party data, not measured by joules on this board (source: ...)"; empty when it is.
+/// third-party data, not measured by joules on this board (cross-validated energy MAPE 5.6%;
+/// source: ...)"; empty when it is.
 std::string provenance_notice(const BoardProfile& profile);
 
 /// Reads a profile. Throws InputError ("FILE:LINE: KEY: message") for unreadable files, YAML
