@@ -11,33 +11,23 @@ Writes profiles/jetson-tx2.yaml and, beside this script, results.md and energy.s
 library only.
 """
 
-import argparse
 import csv
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+import joules_experiment  # noqa: E402  (experiments/joules_experiment.py)
+
 HEADER = ("layer,in_channels,in_height,in_width,filters,units,kernel,stride,padding,groups,op,bias,batch_norm,"
           "activation,energy_mj,energy_mj_std,dynamic_energy_mj,dynamic_energy_mj_std,latency_ms,latency_ms_std,"
           "repeats,group,family").split(",")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "jetson-tx2-sysidentif"))
-    parser.add_argument("--joules", default=os.path.join(ROOT, "build", "joules"))
-    parser.add_argument("--work", default=os.path.join(ROOT, "build", "experiments", "jetson-tx2-sysidentif"))
-    parser.add_argument("--out", default=os.path.join(ROOT, "profiles", "jetson-tx2.yaml"))
-    args = parser.parse_args()
-
+    args = joules_experiment.arguments(__doc__.splitlines()[0], "jetson-tx2-sysidentif", "jetson-tx2.yaml")
     source = os.path.join(args.data, "tx2-conv-gpu.csv")
-    if not os.path.exists(source):
-        sys.exit(f"error: {source} not found (the third-party data lives in ../shared/datasets)")
-    if not os.access(args.joules, os.X_OK):
-        sys.exit(f"error: {args.joules} not found: build joules first (scripts/setup.sh)")
-    os.makedirs(args.work, exist_ok=True)
+    joules_experiment.require_inputs(args, source)
 
     with open(source, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -57,21 +47,13 @@ def main():
             })
     print(f"{len(rows)} layers from {source} -> {layers}")
 
-    report = os.path.join(args.work, "fit-report.md")
-    subprocess.run([args.joules, "fit", "--layers", layers, "--provenance", os.path.join(HERE, "provenance.yaml"),
-                    "--out", args.out, "--report", report, "--plot", os.path.join(HERE, "energy.svg")], check=True)
-    with open(report) as f:
-        fit_report = f.read()
     header = "# Jetson TX2 (SysIdentif data): results\n\n"
     header += "Produced by `experiments/jetson-tx2-sysidentif/run.py`; do not edit by hand.\n\n"
     header += (f"- {len(rows)} single conv layers (GPU, PyTorch FP32), stride 1, no padding; energy = `energy_j` x 1000 "
                "(mJ, idle power included); groups: one per input size, input channels and kernel.\n")
     header += ("- A **rough prior**: the data's timing loop also regenerated inputs and weights, with 10 iterations "
                "and 10 power readings per layer (see the dataset's README). Plot: [energy.svg](energy.svg).\n\n")
-    with open(os.path.join(HERE, "results.md"), "w") as f:
-        f.write(header + fit_report.replace("# Fit of board profile", "## Fit of board profile", 1))
-    print(f"wrote {os.path.relpath(os.path.join(HERE, 'results.md'), ROOT)}")
-
+    joules_experiment.fit_and_report(args, HERE, ["--layers", layers], header)
 
 if __name__ == "__main__":
     main()
