@@ -76,10 +76,14 @@ int run_estimate(const EstimateOptions& options) {
   if (e.latency_ms) columns.push_back(latency);
   columns.push_back(model);
   fmt::print("{}", architecture_table(arch, net, columns));
-  const Quality* band = profile.energy.fits.empty() ? nullptr : &profile.energy.fits.front().quality;
-  fmt::print("energy {} mJ per inference ({:.0f}% band {} .. {} mJ), including {} mJ overhead per inference\n",
-             mj(e.energy_mj), band ? 100 * band->band_coverage : 90.0, mj(e.energy_low_mj), mj(e.energy_high_mj),
-             mj(e.overhead_mj));
+  if (profile.energy.fits.empty()) {
+    fmt::print("energy {} mJ per inference (the profile has no cross-validated band), including {} mJ overhead\n",
+               mj(e.energy_mj), mj(e.overhead_mj));
+  } else {
+    fmt::print("energy {} mJ per inference ({:.0f}% band {} .. {} mJ), including {} mJ overhead per inference\n",
+               mj(e.energy_mj), 100 * profile.energy.fits.front().quality.band_coverage, mj(e.energy_low_mj),
+               mj(e.energy_high_mj), mj(e.overhead_mj));
+  }
   if (e.latency_ms) {
     fmt::print("latency {} ms per inference (band {} .. {} ms)\n", mj(*e.latency_ms), mj(*e.latency_low_ms),
                mj(*e.latency_high_ms));

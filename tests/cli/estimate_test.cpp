@@ -85,6 +85,7 @@ TEST(EstimateCommandTest, AMeasuredProfileNeedsNoNotice) {
   EXPECT_FALSE(j.contains("latency_ms"));
   r = run_joules({"estimate", kArchitectures + "lenet5.yaml", "--board", board});
   EXPECT_THAT(r.out, StartsWith("board bench-board (measured)"));
+  EXPECT_THAT(r.out, HasSubstr("mJ per inference (the profile has no cross-validated band)"));
 }
 
 TEST(EstimateCommandTest, BadInputExitsTwoWithOneErrorLine) {
