@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   };
   add(&joules::cli::add_inspect_command);
   add(&joules::cli::add_sensors_command);
+  add(&joules::cli::add_estimate_command);
+  add(&joules::cli::add_fit_command);
 
   try {
     app.parse(argc, argv);
