@@ -12,5 +12,8 @@ namespace joules::cli {
 using Runner = std::function<int()>;
 
 Runner add_inspect_command(CLI::App& app);
+Runner add_sensors_command(CLI::App& app);
+Runner add_estimate_command(CLI::App& app);
+Runner add_fit_command(CLI::App& app);
 
 }  // namespace joules::cli

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
     commands.emplace_back(app.get_subcommands({}).back(), std::move(run));
   };
   add(&joules::cli::add_inspect_command);
+  add(&joules::cli::add_sensors_command);
+  add(&joules::cli::add_estimate_command);
+  add(&joules::cli::add_fit_command);
 
   try {
     app.parse(argc, argv);

@@ -1,12 +1,12 @@
 #include "space/architecture_yaml.hpp"
 
-#include <cctype>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "space/analysis.hpp"
 #include "util/yaml_reader.hpp"
+#include "util/yaml_writer.hpp"
 
 namespace joules {
 namespace {
@@ -92,26 +92,6 @@ Layer read_layer(const Value& item, bool last) {
   if (type == "conv") return read_conv(body, last);
   if (type == "pool") return read_pool(body);
   return read_fc(body, last);
-}
-
-std::string quote_if_needed(const std::string& text) {
-  bool plain = !text.empty();
-  for (char c : text) {
-    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
-  }
-  if (plain && text != "true" && text != "false" && text != "null" && !std::isdigit(text[0])) {
-    return text;
-  }
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -236,7 +216,7 @@ std::string json_string(const std::string& text) {
 
 std::string to_yaml(const Architecture& arch) {
   std::string out;
-  if (!arch.name.empty()) out += "name: " + quote_if_needed(arch.name) + "\n";
+  if (!arch.name.empty()) out += "name: " + yaml_scalar(arch.name) + "\n";
   out += fmt::format("input: [{}, {}, {}]\nlayers:\n", arch.input.channels, arch.input.height,
                      arch.input.width);
   for (std::size_t i = 0; i < arch.layers.size(); ++i) {

@@ -2,8 +2,10 @@
 // A seeded random engine whose streams are the same on every platform and standard library
 // (std::uniform_int_distribution is not), so that a seed reproduces a search anywhere.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 
 namespace joules {
 
@@ -13,6 +15,8 @@ __extension__ using Uint128 = unsigned __int128;
 class Rng {
  public:
   using result_type = std::uint64_t;
+  /// The engine's whole state: four 64-bit words (what a checkpoint stores).
+  using State = std::array<std::uint64_t, 4>;
 
   explicit Rng(std::uint64_t seed) {
     std::uint64_t x = seed;
@@ -62,6 +66,18 @@ class Rng {
 
   /// A seed for an independent child stream (e.g. one per candidate).
   std::uint64_t split() { return (*this)(); }
+
+  /// The current state; an engine given it with set_state() continues the same stream exactly.
+  State state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+
+  /// Restores a state taken with state(). Throws std::invalid_argument for the all-zero state,
+  /// which no seed produces and from which xoshiro would return zeros forever.
+  void set_state(const State& state) {
+    if (state == State{}) throw std::invalid_argument("Rng state: all four words are 0 (not a state of this engine)");
+    for (std::size_t i = 0; i < state.size(); ++i) state_[i] = state[i];
+  }
+
+  bool operator==(const Rng& other) const { return state() == other.state(); }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -1,0 +1,146 @@
+// joules fit (--layers CSV | --networks CSV) --provenance FILE.yaml --out profiles/BOARD.yaml:
+// fits a board profile from measurements (energy/fit.hpp does the work) and writes it, with an
+// optional Markdown report and SVG plots of the out-of-fold predictions.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "energy/fit.hpp"
+#include "energy/fit_report.hpp"
+#include "util/atomic_file.hpp"
+#include "util/input_error.hpp"
+
+namespace joules::cli {
+namespace {
+
+struct FitCommandOptions {
+  std::string layers;
+  std::string networks;
+  std::string provenance;
+  std::string out;
+  std::string board;           // overrides the provenance file's board name
+  std::string target;          // energy column
+  std::string latency;         // latency column (networks)
+  std::string groups = "group";
+  std::string families = "family";
+  std::vector<std::string> models;
+  std::vector<std::int64_t> granularities;
+  std::int64_t folds = 10;
+  std::uint64_t seed = 1;
+  double coverage = 0.9;
+  std::string report;
+  std::string plot;
+  std::string latency_plot;
+};
+
+// The data file as seen from the profile's folder, so that a profile beside its measurements
+// names them by a relative path.
+std::string relative_to_profile(const std::string& data, const std::string& profile) {
+  namespace fs = std::filesystem;
+  const fs::path from = fs::absolute(fs::path(profile)).lexically_normal().parent_path();
+  const fs::path to = fs::absolute(fs::path(data)).lexically_normal();
+  const fs::path rel = to.lexically_relative(from);
+  return rel.empty() ? to.string() : rel.string();
+}
+
+int run_fit(const FitCommandOptions& o) {
+  if (o.layers.empty() == o.networks.empty()) {
+    throw InputError("", 0, "--layers/--networks", "give exactly one of --layers CSV and --networks CSV");
+  }
+  BoardIdentity identity = load_board_identity(o.provenance);
+  if (!o.board.empty()) identity.board = o.board;
+
+  FitOptions options;
+  if (!o.models.empty()) {
+    options.families.clear();
+    for (const std::string& m : o.models) {
+      if (m == "auto") {
+        options.families.assign(kModelFamilies.begin(), kModelFamilies.end());
+        break;
+      }
+      const auto family = parse_model_family(m);
+      if (!family) throw InputError("", 0, "--model", fmt::format("expected auto, linear, stairs or traffic, got '{}'", m));
+      options.families.push_back(*family);
+    }
+  }
+  if (!o.granularities.empty()) options.granularities = o.granularities;
+  options.folds = o.folds;
+  options.seed = o.seed;
+  options.band_coverage = o.coverage;
+
+  BoardFit fit;
+  if (!o.layers.empty()) {
+    if (!o.latency.empty()) throw InputError("", 0, "--latency", "per-layer data always uses its latency_ms column");
+    if (!o.target.empty()) options.layer_energy_column = o.target;
+    fit = fit_layer_measurements(read_layer_measurements(o.layers), identity, options);
+    fit.profile.fit->data = relative_to_profile(o.layers, o.out);
+  } else {
+    NetworkColumns columns;
+    if (!o.target.empty()) columns.energy = o.target;
+    if (!o.latency.empty()) {
+      columns.latency = o.latency;
+      columns.latency_required = true;
+    }
+    columns.group = o.groups;
+    columns.family = o.families;
+    fit = fit_network_measurements(read_network_measurements(o.networks, columns), identity, options);
+    fit.profile.fit->data = relative_to_profile(o.networks, o.out);
+  }
+
+  write_file_atomic(o.out, to_yaml(fit.profile));
+  if (!o.report.empty()) write_file_atomic(o.report, fit_report_markdown(fit));
+  if (!o.plot.empty()) write_file_atomic(o.plot, fit_plot_svg(fit, Quantity::energy));
+  if (!o.latency_plot.empty()) {
+    if (fit.latency.empty()) throw InputError("", 0, "--latency-plot", "the data has no latency to plot");
+    write_file_atomic(o.latency_plot, fit_plot_svg(fit, Quantity::latency));
+  }
+
+  const auto summarise = [](const QuantityModels& q, Quantity quantity) {
+    for (const FitSummary& s : q.fits) {
+      std::string kinds;
+      for (LayerKind k : s.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(to_string(k));
+      for (const CandidateResult& c : s.candidates) {
+        if (!c.chosen) continue;
+        fmt::print("{} {}: {} (granularity {}), cross-validated MAPE {:.2f}%, R^2 {:.4f}, {:.1f}% within +-10%, {} points\n",
+                   to_string(quantity), kinds, to_string(c.family), c.granularity, s.quality.mape_pct, s.quality.r2,
+                   s.quality.within_10_pct, s.quality.points);
+      }
+    }
+  };
+  summarise(fit.profile.energy, Quantity::energy);
+  if (fit.profile.latency) summarise(*fit.profile.latency, Quantity::latency);
+  fmt::print("wrote {}\n", o.out);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_fit_command(CLI::App& app) {
+  auto o = std::make_shared<FitCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("fit", "Fit a board profile from per-layer or per-network measurements");
+  cmd->add_option("--layers", o->layers, "Per-layer measurements CSV (as joules profile writes)");
+  cmd->add_option("--networks", o->networks, "Per-network measurements CSV (a row per network and its architecture file)");
+  cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see README.md)")->required();
+  cmd->add_option("--out", o->out, "Board profile to write (profiles/BOARD.yaml)")->required();
+  cmd->add_option("--board", o->board, "Board name (default: the provenance file's)");
+  cmd->add_option("--target", o->target, "Energy column to fit (default energy_mj)");
+  cmd->add_option("--latency", o->latency, "Latency column of --networks data (default latency_ms when present)");
+  cmd->add_option("--groups", o->groups, "Column of cross-validation groups (default group)");
+  cmd->add_option("--families", o->families, "Column of families for leave-one-family-out (default family)");
+  cmd->add_option("--model", o->models, "Candidate families: auto (default), linear, stairs, traffic; repeatable");
+  cmd->add_option("--granularity", o->granularities, "Candidate stairs granularities (default 1 8 16 32 64 128)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--folds", o->folds, "k of the grouped k-fold cross-validation (default 10)")->check(CLI::Range(2, 1000));
+  cmd->add_option("--seed", o->seed, "Seed of the fold assignment (default 1)");
+  cmd->add_option("--coverage", o->coverage, "Coverage of the uncertainty band (default 0.9)")->check(CLI::Range(0.01, 0.99));
+  cmd->add_option("--report", o->report, "Also write a Markdown report of the fit");
+  cmd->add_option("--plot", o->plot, "Also write an SVG of out-of-fold predicted vs measured energy");
+  cmd->add_option("--latency-plot", o->latency_plot, "Also write an SVG of out-of-fold predicted vs measured latency");
+  return [o] { return run_fit(*o); };
+}
+
+}  // namespace joules::cli

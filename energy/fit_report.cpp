@@ -1,0 +1,135 @@
+#include "energy/fit_report.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "util/svg_plot.hpp"
+
+namespace joules {
+namespace {
+
+std::string pct(double v) { return fmt::format("{:.2f}", v); }
+
+std::string quality_line(const Quality& q) {
+  return fmt::format("MAPE {}%, RMSPE {}%, R^2 {:.4f}, {}% within +-10%, {:.0f}% band x[{:.3f}, {:.3f}] ({} points)",
+                     pct(q.mape_pct), pct(q.rmspe_pct), q.r2, pct(q.within_10_pct), 100 * q.band_coverage,
+                     q.band_low, q.band_high, q.points);
+}
+
+std::string kinds_text(const std::vector<LayerKind>& kinds) {
+  std::string out;
+  for (LayerKind k : kinds) out += (out.empty() ? "" : ", ") + std::string(to_string(k));
+  return out;
+}
+
+void write_quantity(std::string& out, const QuantityModels& models, Quantity quantity, const std::string& input) {
+  out += fmt::format("\n## {} (`{}`)\n", quantity == Quantity::energy ? "Energy" : "Latency", models.target);
+  if (input == "networks") {
+    out += fmt::format("\nPer-inference overhead: {} {}.\n", fmt::format("{:.4g}", models.overhead),
+                       quantity == Quantity::energy ? "mJ" : "ms");
+  }
+  for (const FitSummary& s : models.fits) {
+    out += fmt::format("\n### Layers: {}\n\n", kinds_text(s.kinds));
+    for (const CandidateResult& c : s.candidates) {
+      if (c.chosen) {
+        out += fmt::format("Chosen by cross-validation: **{}** (granularity {}). Out of fold: {}.\n",
+                           to_string(c.family), c.granularity, quality_line(s.quality));
+      }
+    }
+    out += "\nCandidates, grouped k-fold cross-validation (out-of-fold errors):\n\n";
+    out += "| family | granularity | MAPE % | RMSPE % | R^2 | within +-10 % | leave-one-family-out MAPE % | |\n";
+    out += "|---|---:|---:|---:|---:|---:|---:|---|\n";
+    for (const CandidateResult& c : s.candidates) {
+      out += fmt::format("| {} | {} | {} | {} | {:.4f} | {} | {} | {} |\n", to_string(c.family), c.granularity,
+                         pct(c.cv.mape_pct), pct(c.cv.rmspe_pct), c.cv.r2, pct(c.cv.within_10_pct),
+                         c.lofo_mape_pct ? pct(*c.lofo_mape_pct) : "-", c.chosen ? "chosen" : "");
+    }
+    if (!s.per_family.empty()) {
+      out += "\nChosen model per family: k-fold (out of fold) and leave-one-family-out (fitted without the "
+             "family):\n\n";
+      out += "| family | points | k-fold MAPE % | k-fold within +-10 % | left-out MAPE % | left-out within +-10 % |\n";
+      out += "|---|---:|---:|---:|---:|---:|\n";
+      std::map<std::string, const GroupResult*> lofo;
+      for (const GroupResult& g : s.leave_one_family_out) lofo[g.name] = &g;
+      for (const GroupResult& g : s.per_family) {
+        std::string left = "-", left_within = "-";
+        if (const auto it = lofo.find(g.name); it != lofo.end()) {
+          left = pct(it->second->quality.mape_pct);
+          left_within = pct(it->second->quality.within_10_pct);
+          if (!it->second->predictable) {
+            left = fmt::format("({}) not predictable", left);
+            left_within = fmt::format("({})", left_within);
+          }
+        }
+        out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", g.name, g.quality.points, pct(g.quality.mape_pct),
+                           pct(g.quality.within_10_pct), left, left_within);
+      }
+    }
+    out += "\nCoefficients (refitted on all the data):\n\n| kind | family | granularity | coefficient | value |\n";
+    out += "|---|---|---:|---|---:|\n";
+    for (LayerKind kind : s.kinds) {
+      const auto& m = models.model(kind);
+      if (!m) continue;
+      for (Term t : family_terms(m->family, kind)) {
+        out += fmt::format("| {} | {} | {} | {} | {:.4g} |\n", to_string(kind), to_string(m->family), m->granularity,
+                           coefficient_key(quantity, t), m->coefficients[static_cast<std::size_t>(t)]);
+      }
+    }
+    if (!s.notes.empty()) {
+      out += "\nNotes:\n\n";
+      for (const std::string& n : s.notes) out += "- " + n + "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string fit_report_markdown(const BoardFit& fit) {
+  const BoardProfile& p = fit.profile;
+  std::string out = fmt::format("# Fit of board profile `{}`\n\n", p.board);
+  out += fmt::format("Provenance: {}", to_string(p.provenance.kind));
+  if (!p.provenance.source.empty()) out += fmt::format(" ({})", p.provenance.source);
+  out += ".\n";
+  if (p.fit) {
+    out += fmt::format("Data: {} {} from `{}` (FNV-1a {}); {} folds, seed {}; {}.\n", p.fit->rows, p.fit->input,
+                       p.fit->data, p.fit->data_fnv1a64, p.fit->folds, p.fit->seed, p.fit->tool);
+  }
+  write_quantity(out, p.energy, Quantity::energy, p.fit ? p.fit->input : "");
+  if (p.latency) write_quantity(out, *p.latency, Quantity::latency, p.fit ? p.fit->input : "");
+  return out;
+}
+
+std::string fit_plot_svg(const BoardFit& fit, Quantity quantity) {
+  const auto& predictions = quantity == Quantity::energy ? fit.energy : fit.latency;
+  if (predictions.empty()) {
+    throw std::invalid_argument(fmt::format("the fit has no {} predictions to plot", to_string(quantity)));
+  }
+  const bool by_kind = fit.profile.fit && fit.profile.fit->input == "layers";
+  std::map<std::string, PlotSeries> series;
+  for (const FitPrediction& p : predictions) {
+    std::string label = by_kind ? std::string(to_string(p.kind)) : p.family;
+    if (label.empty()) label = "all";
+    PlotSeries& s = series[label];
+    s.label = label;
+    s.x.push_back(p.measured);
+    s.y.push_back(p.predicted);
+    s.opacity = 0.5;
+    s.size_px = 2.0;
+  }
+  std::vector<PlotSeries> list;
+  for (auto& [name, s] : series) list.push_back(std::move(s));
+  const std::string unit = quantity == Quantity::energy ? "mJ" : "ms";
+  const QuantityModels& q = quantity == Quantity::energy ? fit.profile.energy : *fit.profile.latency;
+  PlotOptions options;
+  options.title = fmt::format("{}: {} per inference, out-of-fold prediction vs measurement", fit.profile.board, q.target);
+  options.x_label = fmt::format("measured ({})", unit);
+  options.y_label = fmt::format("predicted out of fold ({})", unit);
+  options.log_x = true;
+  options.log_y = true;
+  options.diagonal = true;
+  return svg_plot(options, list);
+}
+
+}  // namespace joules

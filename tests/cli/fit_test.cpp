@@ -1,0 +1,135 @@
+// `joules fit` as a user runs it: per-layer and per-network measurements in, a loadable board
+// profile (and report, plot) out; bad input exits 2 with one error line and writes nothing.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/run_command.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace joules::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const char* kProvenance = "board: lab-board\nprovenance: {kind: measured, sensor: INA3221, rails: [VDD_GPU]}\n";
+
+std::string read(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Conv and fc layers whose energy is exactly linear in MACs (0.5 nJ/MAC + 0.2 mJ per layer).
+std::string layers_csv() {
+  std::string out = "layer,in_channels,in_height,in_width,filters,units,kernel,padding,energy_mj,latency_ms,repeats\n";
+  for (int i = 0; i < 30; ++i) {
+    const int c = 3 + i % 5, h = 8 + i, f = 4 + 3 * i;
+    const double macs = double(h) * h * f * c * 9;
+    out += fmt::format("conv,{},{},{},{},,3,1,{},{},100\n", c, h, h, f, 5e-7 * macs + 0.2, 1e-7 * macs + 0.05);
+  }
+  for (int i = 0; i < 10; ++i) {
+    const int in = 100 + 50 * i, units = 10 + 7 * i;
+    out += fmt::format("fc,{},1,1,,{},,,{},{},100\n", in, units, 5e-7 * in * units + 0.2, 1e-7 * in * units + 0.05);
+  }
+  return out;
+}
+
+TEST(FitCommandTest, FitsPerLayerMeasurementsIntoAProfileThatEstimates) {
+  TempDir dir;
+  const std::string csv = dir.write("m/layers.csv", layers_csv());
+  const std::string provenance = dir.write("m/provenance.yaml", kProvenance);
+  const std::string out = (dir.path() / "profiles" / "lab.yaml").string();
+  std::filesystem::create_directories(dir.path() / "profiles");
+  const std::string report = (dir.path() / "report.md").string();
+  const std::string plot = (dir.path() / "fit.svg").string();
+  CommandResult r = run_joules({"fit", "--layers", csv, "--provenance", provenance, "--out", out, "--model", "linear",
+                                "--report", report, "--plot", plot});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("energy conv: linear (granularity 1), cross-validated MAPE 0.00%"));
+  EXPECT_THAT(r.out, HasSubstr("wrote " + out));
+  const std::string profile = read(out);
+  EXPECT_THAT(profile, HasSubstr("board: lab-board"));
+  EXPECT_THAT(profile, HasSubstr("kind: measured"));
+  EXPECT_THAT(profile, HasSubstr("data: \"../m/layers.csv\""));  // relative to the profile
+  EXPECT_THAT(read(report), HasSubstr("| linear | 1 | 0.00 |"));
+  EXPECT_THAT(read(plot), StartsWith("<svg"));
+
+  const std::string arch = dir.write("a.yaml", "input: [3, 16, 16]\nlayers:\n  - conv: {filters: 10, kernel: 3, padding: 1}\n");
+  r = run_joules({"estimate", arch, "--board", out, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // measured: no notice, and within range
+  const double macs = 16.0 * 16 * 10 * 3 * 9;
+  EXPECT_NEAR(nlohmann::json::parse(r.out)["energy_mj"].get<double>(), 5e-7 * macs + 0.2, 1e-6);
+}
+
+TEST(FitCommandTest, FitsPerNetworkMeasurements) {
+  TempDir dir;
+  std::string csv = "arch,family,group,gpu_energy_mj,latency_ms\n";
+  for (int i = 0; i < 24; ++i) {
+    const int f = 8 + 4 * i, w = 10 + i % 6;
+    dir.write(fmt::format("archs/n{}.yaml", i),
+              fmt::format("input: [3, {0}, {0}]\nlayers:\n  - conv: {{filters: {1}, kernel: 3, padding: 1}}\n"
+                          "  - fc: {{units: 10}}\n", w, f));
+    const double conv = double(w) * w * f * 27, fc = double(w) * w * f * 10;
+    csv += fmt::format("archs/n{}.yaml,{},{},{},{}\n", i, i % 2 ? "odd" : "even", i / 2, 2 + 4e-8 * conv + 1e-6 * fc,
+                       1 + 1e-8 * conv);
+  }
+  const std::string networks = dir.write("networks.csv", csv);
+  const std::string provenance = dir.write("provenance.yaml", kProvenance);
+  const std::string out = (dir.path() / "net.yaml").string();
+  const CommandResult r = run_joules({"fit", "--networks", networks, "--target", "gpu_energy_mj", "--provenance",
+                                      provenance, "--out", out, "--model", "linear", "--folds", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("energy conv,fc: linear"));
+  EXPECT_THAT(r.out, HasSubstr("latency conv,fc: linear"));
+  const std::string profile = read(out);
+  EXPECT_THAT(profile, HasSubstr("target: gpu_energy_mj"));
+  EXPECT_THAT(profile, HasSubstr("input: networks"));
+  EXPECT_THAT(profile, HasSubstr("leave_one_family_out:"));
+}
+
+TEST(FitCommandTest, BadInputExitsTwoAndWritesNothing) {
+  TempDir dir;
+  const std::string provenance = dir.write("provenance.yaml", kProvenance);
+  const std::string out = (dir.path() / "p.yaml").string();
+  const std::string csv = dir.write("bad.csv", "layer,in_channels,in_height,in_width,filters,kernel,energy_mj\n"
+                                               "conv,3,8,8,4,3,1.5\nconv,3,9,9,4,3,-2\n");
+  CommandResult r = run_joules({"fit", "--layers", csv, "--provenance", provenance, "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + csv + ":3: energy_mj: must be > 0, got -2\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  const std::string few = dir.write("few.csv", "layer,in_channels,in_height,in_width,filters,kernel,energy_mj\n"
+                                               "conv,3,8,8,4,3,1.5\n");
+  r = run_joules({"fit", "--layers", few, "--provenance", provenance, "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: " + few + ": cross-validation needs measurements of at least 2 different groups"));
+
+  r = run_joules({"fit", "--layers", few, "--networks", few, "--provenance", provenance, "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("give exactly one of --layers CSV and --networks CSV"));
+
+  const std::string no_board = dir.write("nb.yaml", "provenance: {kind: measured}\n");
+  r = run_joules({"fit", "--layers", few, "--provenance", no_board, "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: " + no_board + ":1: missing required key 'board'"));
+
+  r = run_joules({"fit", "--layers", few, "--provenance", provenance, "--out", out, "--model", "cubic"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--model: expected auto, linear, stairs or traffic, got 'cubic'"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace joules::testing

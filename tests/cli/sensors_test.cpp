@@ -1,0 +1,169 @@
+// `joules sensors` as a user runs it, pointed at fake sysfs trees: the JSON contract, the table,
+// what it says when nothing is found, and bad options.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/run_command.hpp"
+#include "tests/energy/profiling/fake_sysfs.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace joules::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// NVML is looked for on every run; these tests steer it to an absent library unless they ask
+// for the fake one, so that a GPU on the test machine changes nothing.
+class SensorsCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ::setenv("JOULES_NVML_LIBRARY", "libnvidia-ml-absent-for-this-test.so.1", 1); }
+  void TearDown() override { ::unsetenv("JOULES_NVML_LIBRARY"); }
+
+  static nlohmann::json sensors_json(const TempDir& root) {
+    const CommandResult r = run_joules({"sensors", "--sysfs-root", root.path().string(), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+};
+
+TEST_F(SensorsCommandTest, JsonFollowsTheContractOnAnL4tBoard) {
+  TempDir root;
+  write_tx2_l4t(root.path());
+  const auto j = sensors_json(root);
+  ASSERT_GE(j["sources"].size(), 2u);
+  const auto& jetson = j["sources"][0];
+  EXPECT_EQ(jetson["kind"], "jetson-ina3221");
+  EXPECT_EQ(jetson["total_rail"], "VDD_IN+VDD_MUX");
+  EXPECT_DOUBLE_EQ(jetson["total_power_mw"].get<double>(), 19000.0 * 300 / 1000 + 19000.0 * 200 / 1000);
+  ASSERT_EQ(jetson["rails"].size(), 9u);
+  const auto& vdd_in = jetson["rails"][3];
+  EXPECT_EQ(vdd_in["name"], "VDD_IN");
+  EXPECT_EQ(vdd_in["power_mw"], 5700.0);
+  EXPECT_EQ(vdd_in["voltage_mv"], 19000.0);
+  EXPECT_EQ(vdd_in["current_ma"], 300.0);
+  EXPECT_EQ(jetson["module"], "Jetson TX2");
+  EXPECT_FALSE(jetson["estimate"].get<bool>());
+  // The timer estimate is always last and says what it is.
+  const auto& estimate = j["sources"].back();
+  EXPECT_EQ(estimate["kind"], "timer-estimate");
+  EXPECT_TRUE(estimate["estimate"].get<bool>());
+  EXPECT_THAT(estimate["description"].get<std::string>(), HasSubstr("ESTIMATE"));
+}
+
+TEST_F(SensorsCommandTest, HwmonRailsGivePowerFromVoltageAndCurrent) {
+  TempDir root;
+  write_agx_orin_hwmon(root.path());
+  const auto j = sensors_json(root);
+  const auto& jetson = j["sources"][0];
+  EXPECT_EQ(jetson["kind"], "jetson-ina3221");
+  EXPECT_EQ(jetson["total_rail"], "VDD_GPU_SOC+VDD_CPU_CV+VIN_SYS_5V0");
+  ASSERT_EQ(jetson["rails"].size(), 4u);
+  EXPECT_EQ(jetson["rails"][3]["name"], "VDDQ_VDD2_1V8AO");
+  EXPECT_DOUBLE_EQ(jetson["rails"][0]["power_mw"].get<double>(), 4984.0 * 644 / 1000);
+  EXPECT_DOUBLE_EQ(jetson["total_power_mw"].get<double>(), (4984.0 * 644 + 4984.0 * 160 + 4976.0 * 480) / 1000);
+}
+
+TEST_F(SensorsCommandTest, RaplPowerComesFromTheCounter) {
+  TempDir root;
+  write_rapl_zone(root.path(), "intel-rapl:0", "package-0", 123456);
+  const auto j = sensors_json(root);
+  const auto& rapl = j["sources"][0];
+  EXPECT_EQ(rapl["kind"], "rapl");
+  EXPECT_EQ(rapl["total_rail"], "package-0");
+  EXPECT_EQ(rapl["rails"][0]["name"], "package-0");
+  EXPECT_EQ(rapl["rails"][0]["power_mw"], 0.0);  // the fake counter does not move
+  EXPECT_TRUE(rapl["rails"][0]["voltage_mv"].is_null());
+}
+
+TEST_F(SensorsCommandTest, NvmlFromTheLibraryInTheEnvironment) {
+  ::setenv("JOULES_NVML_LIBRARY", FAKE_NVML_LIBRARY, 1);
+  ::setenv("FAKE_NVML_ENERGY_SUPPORTED", "0", 1);
+  ::setenv("FAKE_NVML_POWER_MW", "61000", 1);
+  TempDir root;
+  const auto j = sensors_json(root);
+  ::unsetenv("FAKE_NVML_ENERGY_SUPPORTED");
+  ::unsetenv("FAKE_NVML_POWER_MW");
+  const auto& nvml = j["sources"][0];
+  EXPECT_EQ(nvml["kind"], "nvml");
+  EXPECT_EQ(nvml["rails"][0]["name"], "gpu0");
+  EXPECT_EQ(nvml["rails"][0]["power_mw"], 61000.0);
+  EXPECT_EQ(nvml["total_power_mw"], 61000.0);
+}
+
+TEST_F(SensorsCommandTest, NothingFoundStillWorksAndSaysWhy) {
+  TempDir root;
+  const auto j = sensors_json(root);
+  ASSERT_EQ(j["sources"].size(), 1u);
+  EXPECT_EQ(j["sources"][0]["kind"], "timer-estimate");
+  EXPECT_EQ(j["sources"][0]["total_power_mw"], 10000.0);
+  ASSERT_EQ(j["unavailable"].size(), 3u);
+  EXPECT_EQ(j["unavailable"][0]["kind"], "jetson-ina3221");
+  EXPECT_THAT(j["unavailable"][1]["reason"].get<std::string>(), HasSubstr("NVIDIA driver"));
+
+  const CommandResult table = run_joules({"sensors", "--sysfs-root", root.path().string()});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("jetson-ina3221: not available: no INA3221 rails under " + root.path().string()));
+  EXPECT_THAT(table.out, HasSubstr("rapl: not available: no RAPL zones"));
+  EXPECT_THAT(table.out, HasSubstr("total estimate: 10000.0 mW  (ESTIMATE, not measured)"));
+  EXPECT_THAT(table.out, HasSubstr("No power sensor found"));
+}
+
+TEST_F(SensorsCommandTest, TableListsRailsTotalAndRule) {
+  TempDir root;
+  write_agx_xavier_l4t(root.path());
+  const CommandResult r = run_joules({"sensors", "--sysfs-root", root.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("jetson-ina3221: Jetson AGX Xavier (model 'Jetson-AGX')"));
+  EXPECT_THAT(r.out, HasSubstr("  SYS5V      1500.0      5000.0       300.0\n"));
+  EXPECT_THAT(r.out, HasSubstr("total GPU+CPU+SOC+CV+VDDRQ+SYS5V: 5490.0 mW"));
+  EXPECT_THAT(r.out, HasSubstr("board total rule: AGX Xavier: the sum of its six rails"));
+  EXPECT_THAT(r.out, Not(HasSubstr("No power sensor found")));
+}
+
+TEST_F(SensorsCommandTest, FailedRailIsShownWithItsError) {
+  TempDir root;
+  const auto dir = write_l4t_chip(root.path(), "1-0040", "iio:device0", {{"VDD_IN", 5000, 1000}, {"VDD_GPU", 5000, 10}});
+  overwrite(dir / "in_power0_input", "busy\n");
+  const auto j = sensors_json(root);
+  const auto& jetson = j["sources"][0];
+  EXPECT_TRUE(jetson["rails"][0]["power_mw"].is_null());
+  EXPECT_THAT(jetson["rails"][0]["error"].get<std::string>(), HasSubstr("in_power0_input: not a number: 'busy'"));
+  EXPECT_TRUE(jetson["total_power_mw"].is_null());
+}
+
+TEST_F(SensorsCommandTest, BadOptionsAreUsageErrors) {
+  CommandResult r = run_joules({"sensors", "--sysfs-root", "/no/such/root"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: --sysfs-root: /no/such/root: no such directory\n");
+  r = run_joules({"sensors", "--estimate-power-mw", "-3"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--estimate-power-mw: must be a positive number of mW, got -3"));
+  r = run_joules({"sensors", "--estimate-power-mw", "watts"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("error: "));
+}
+
+TEST_F(SensorsCommandTest, RaplPermissionDeniedIsExplained) {
+  TempDir root;
+  const auto zone = write_rapl_zone(root.path(), "intel-rapl:0", "package-0", 1000);
+  ASSERT_EQ(::chmod((zone / "energy_uj").c_str(), 0400), 0);
+  // Run joules as nobody, as a user without root would.
+  std::vector<std::string> args = {"--reuid=65534", "--regid=65534", "--clear-groups", JOULES_BINARY, "sensors",
+                                   "--sysfs-root", root.path().string()};
+  const CommandResult r = ::geteuid() == 0 ? run_command("/usr/bin/setpriv", args)
+                                           : run_joules({"sensors", "--sysfs-root", root.path().string()});
+  if (::geteuid() == 0 && r.exit_code == 127) GTEST_SKIP() << "setpriv is not available to drop root privileges";
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("rapl: not available: permission denied reading " + (zone / "energy_uj").string()));
+  EXPECT_THAT(r.out, HasSubstr("CVE-2020-8694"));
+}
+
+}  // namespace
+}  // namespace joules::testing
