@@ -12,5 +12,6 @@ namespace joules::cli {
 using Runner = std::function<int()>;
 
 Runner add_inspect_command(CLI::App& app);
+Runner add_train_command(CLI::App& app);
 
 }  // namespace joules::cli

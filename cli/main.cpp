@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     commands.emplace_back(app.get_subcommands({}).back(), std::move(run));
   };
   add(&joules::cli::add_inspect_command);
+  add(&joules::cli::add_train_command);
 
   try {
     app.parse(argc, argv);
