@@ -187,6 +187,7 @@ Runner add_train_command(CLI::App& app) {
   DataOptions& d = cli->data;
   auto& overrides = cli->overrides;
   auto add = [&](CLI::Option* option, std::function<void(TrainOptions&, DataOptions&)> apply) {
+    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later flag overrides
     overrides.emplace_back(option, std::move(apply));
   };
   const TrainOptions defaults;

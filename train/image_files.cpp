@@ -96,7 +96,8 @@ IdxArray read_idx(const std::string& path) {
   }
   std::uint8_t extra = 0;
   if (file.read(&extra, 1) != 0) {
-    fail(path, fmt::format("has bytes after the {} bytes of its {} array", elements, shape_text(array.dims)));
+    fail(path, fmt::format("is longer than its header says: a {} array needs {} bytes of data",
+                           shape_text(array.dims), elements));
   }
   return array;
 }

@@ -61,15 +61,27 @@ ConvBlockImpl::ConvBlockImpl(const ConvLayer& spec, std::int64_t in_channels, at
     init_uniform(bias_, fan_in, generator);
   }
   if (spec.batch_norm) {
-    bn_ = register_module("bn", torch::nn::BatchNorm2d(spec.filters));
-    if (device != torch::kCPU) bn_->to(device);
+    const auto on = torch::TensorOptions().device(device);
+    bn_ = register_module("bn", std::make_shared<torch::nn::Module>());
+    bn_weight_ = bn_->register_parameter("weight", torch::ones({spec.filters}, on));
+    bn_bias_ = bn_->register_parameter("bias", torch::zeros({spec.filters}, on));
+    running_mean_ = bn_->register_buffer("running_mean", torch::zeros({spec.filters}, on));
+    running_var_ = bn_->register_buffer("running_var", torch::ones({spec.filters}, on));
+    batches_tracked_ = bn_->register_buffer("num_batches_tracked", torch::zeros({}, on.dtype(torch::kLong)));
   }
 }
 
 torch::Tensor ConvBlockImpl::forward(torch::Tensor x) {
   x = at::conv2d(x, weight_, bias_, {spec_.stride.h, spec_.stride.w}, {spec_.padding.h, spec_.padding.w},
                  /*dilation=*/{1, 1}, spec_.groups);
-  if (spec_.batch_norm) x = bn_->forward(x);
+  if (spec_.batch_norm) {
+    if (is_training()) {
+      torch::NoGradGuard no_grad;
+      batches_tracked_.add_(1);
+    }
+    x = at::batch_norm(x, bn_weight_, bn_bias_, running_mean_, running_var_, is_training(), /*momentum=*/0.1,
+                       /*eps=*/1e-5, /*cudnn_enabled=*/true);
+  }
   return activate(x, spec_.activation);
 }
 

@@ -34,7 +34,10 @@ class ConvBlockImpl : public NetworkLayerImpl {
   ConvLayer spec_;
   torch::Tensor weight_;
   torch::Tensor bias_;
-  torch::nn::BatchNorm2d bn_{nullptr};
+  // Batch norm as nn.BatchNorm2d (eps 1e-5, momentum 0.1, same names), held here so that it
+  // can also live on the meta device.
+  std::shared_ptr<torch::nn::Module> bn_;
+  torch::Tensor bn_weight_, bn_bias_, running_mean_, running_var_, batches_tracked_;
 };
 
 /// Max, average or global pooling. No parameters.

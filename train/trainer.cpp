@@ -160,6 +160,7 @@ class Trainer {
       ++window_steps;
       ++report_steps;
       if (window_steps == o_.loss_every_steps) close_window();
+      if (hooks_.on_progress && seconds_since(last_report) >= hooks_.progress_interval_s) report(false);
       stopped = stop_requested(hooks_);
       if (o_.time_budget_s > 0 && result_.steps < total_steps && seconds_since(start) >= o_.time_budget_s) {
         result_.status = TrainStatus::truncated;
@@ -167,7 +168,6 @@ class Trainer {
                                      result_.steps, total_steps);
         break;
       }
-      if (hooks_.on_progress && seconds_since(last_report) >= hooks_.progress_interval_s) report(false);
     }
     close_window();
     result_.train_seconds = seconds_since(start);
