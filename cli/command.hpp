@@ -11,9 +11,12 @@ namespace joules::cli {
 /// Runs a parsed subcommand; returns its exit status.
 using Runner = std::function<int()>;
 
+Runner add_search_command(CLI::App& app);
+Runner add_export_command(CLI::App& app);
 Runner add_inspect_command(CLI::App& app);
 Runner add_sensors_command(CLI::App& app);
 Runner add_estimate_command(CLI::App& app);
 Runner add_fit_command(CLI::App& app);
+Runner add_train_command(CLI::App& app);
 
 }  // namespace joules::cli

@@ -8,6 +8,7 @@
 #include "search/config.hpp"
 #include "search/export.hpp"
 #include "train/trainer.hpp"
+#include "util/input_error.hpp"
 
 namespace joules::cli {
 namespace {

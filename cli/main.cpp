@@ -21,10 +21,13 @@ int main(int argc, char** argv) {
     joules::cli::Runner run = adder(app);
     commands.emplace_back(app.get_subcommands({}).back(), std::move(run));
   };
+  add(&joules::cli::add_search_command);
+  add(&joules::cli::add_export_command);
   add(&joules::cli::add_inspect_command);
   add(&joules::cli::add_sensors_command);
   add(&joules::cli::add_estimate_command);
   add(&joules::cli::add_fit_command);
+  add(&joules::cli::add_train_command);
 
   try {
     app.parse(argc, argv);

@@ -87,7 +87,11 @@ int run_search_command(const SearchCommandOptions& options) {
   hooks.trainer = [&data](const Architecture& arch, const TrainOptions& train_options, const std::atomic<bool>* flag) {
     return train_architecture(arch, *data, train_options, TrainHooks{.stop = flag});
   };
-  hooks.on_progress = [&status](const SearchProgress& p) { status.update(describe_progress(p)); };
+  // Off a terminal, a line per generation (and at most one per 10 s within one).
+  hooks.on_progress = [&status, generation = std::size_t{0}](const SearchProgress& p) mutable {
+    status.update(describe_progress(p), /*force=*/p.generation != generation);
+    generation = p.generation;
+  };
   const SearchSummary summary = run_search(config, run, hooks);
   status.finish();
   if (summary.interrupted) {

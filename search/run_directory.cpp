@@ -105,6 +105,7 @@ RunDirectory RunDirectory::create(const std::filesystem::path& dir, const std::s
     throw InputError(dir.string(), 0, "--out",
                      "already holds a search run: continue it with --resume or choose another --out");
   }
+  std::filesystem::create_directories(run.weights_path());
   write_file_atomic(run.config_path(), config_yaml);
   write_file_atomic(run.evaluations_path(), "");
   return run;
@@ -115,6 +116,7 @@ RunDirectory RunDirectory::resume(const std::filesystem::path& dir) {
     throw InputError(dir.string(), 0, "--resume", "holds no search run to resume (no config.yaml)");
   }
   RunDirectory run(dir, lock_directory(dir));
+  std::filesystem::create_directories(run.weights_path());
   ParsedLog log = parse_log(run.evaluations_path());
   if (log.good_bytes < log.total_bytes) {
     std::filesystem::resize_file(run.evaluations_path(), log.good_bytes);
