@@ -1,0 +1,219 @@
+// `joules search` and `joules export` as a user runs them, with real (tiny) trainings on
+// Fashion-MNIST: the whole pipeline, kill -9 and resume, Ctrl-C, bad configs.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/run_command.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace joules::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+// Small enough that a whole search takes seconds: 18 candidates of 384 training samples.
+std::string tiny_config(const std::string& extra = "") {
+  return std::string(R"(name: tiny
+seed: 3
+board: )") + JOULES_SOURCE_DIR + R"(/profiles/jetson-nano.yaml
+space:
+  input: [1, 28, 28]
+  classes: 10
+  conv_blocks:
+    count: {min: 1, max: 2}
+    filters: [4, 8]
+    kernel: [3, 5]
+    stride: [1, 2]
+    pool: [none, max]
+  fc_layers:
+    count: {min: 0, max: 1}
+    units: [16]
+data:
+  validation_size: 500
+training:
+  train_samples: 384
+  batch_size: 64
+  optimizer: adam
+  learning_rate: 0.003
+search:
+  population: 6
+  generations: 2
+  jobs: 2
+  budgets: {params: 30000}
+)" + extra;
+}
+
+bool have_data() { return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); }
+
+std::vector<nlohmann::json> read_log(const fs::path& run) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(run / "evaluations.jsonl");
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+std::size_t line_count(const fs::path& file) {
+  std::ifstream in(file);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+// id -> (hash, status, accuracy): what a run found, timings aside.
+std::map<int, std::string> findings(const fs::path& run) {
+  std::map<int, std::string> out;
+  for (const auto& j : read_log(run)) {
+    out[j["id"].get<int>()] = j["hash"].get<std::string>() + " " + j["status"].get<std::string>() + " " + j["accuracy"].dump();
+  }
+  return out;
+}
+
+void expect_complete_export(const fs::path& run) {
+  const fs::path pareto = run / "pareto";
+  ASSERT_TRUE(fs::exists(pareto / "front.csv"));
+  ASSERT_TRUE(fs::exists(pareto / "front.svg"));
+  std::ifstream csv(pareto / "front.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_THAT(header, HasSubstr("id,hash,generation,accuracy"));
+  int members = 0;
+  for (std::string line; std::getline(csv, line);) {
+    const std::string id = line.substr(0, line.find(','));
+    EXPECT_TRUE(fs::exists(pareto / (id + ".yaml"))) << id;
+    EXPECT_TRUE(fs::exists(pareto / (id + ".pt"))) << id;
+    const CommandResult inspect = run_joules({"inspect", (pareto / (id + ".yaml")).string(), "--json"});
+    EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+    ++members;
+  }
+  EXPECT_GT(members, 0);
+}
+
+class SearchCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_data()) GTEST_SKIP() << "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)";
+  }
+  TempDir tmp;
+};
+
+TEST_F(SearchCommandTest, RunsEndToEndAndExportsTheFront) {
+  const std::string config = tmp.write("tiny.yaml", tiny_config());
+  const fs::path run = tmp.path() / "run";
+  const CommandResult r = run_joules({"search", config, "--out", run.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_THAT(r.out, HasSubstr("Pareto front:"));
+  EXPECT_THAT(r.out, HasSubstr("third-party"));  // the profile's provenance is said
+  const auto log = read_log(run);
+  ASSERT_GE(log.size(), 6u);
+  std::set<std::string> hashes;
+  bool infeasible = false;
+  for (const auto& j : log) {
+    EXPECT_TRUE(hashes.insert(j["hash"].get<std::string>()).second);
+    if (j["status"] == "ok") {
+      EXPECT_GT(j["accuracy"].get<double>(), 0.1) << "better than chance";
+      EXPECT_TRUE(fs::exists(run / j["weights"].get<std::string>()));
+    }
+    infeasible = infeasible || j["status"] == "infeasible";
+  }
+  EXPECT_TRUE(infeasible) << "the params budget excludes some candidates";
+  const auto checkpoint = nlohmann::json::parse(std::ifstream(run / "checkpoint.json"));
+  EXPECT_EQ(checkpoint["finished"], true);
+  expect_complete_export(run);
+
+  // joules export: the same front elsewhere, and a run directory that is not one.
+  const CommandResult e = run_joules({"export", run.string(), "--to", (tmp.path() / "elsewhere").string()});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(line_count(tmp.path() / "elsewhere" / "front.csv"), line_count(run / "pareto" / "front.csv"));
+  EXPECT_EQ(run_joules({"export", tmp.path().string()}).exit_code, 2);
+}
+
+TEST_F(SearchCommandTest, KilledSearchResumesWithoutLosingOrRepeatingAnything) {
+  const std::string config = tmp.write("tiny.yaml", tiny_config());
+  const fs::path whole = tmp.path() / "whole";
+  ASSERT_EQ(run_joules({"search", config, "--out", whole.string()}).exit_code, 0);
+
+  const fs::path run = tmp.path() / "run";
+  {
+    BackgroundCommand search(JOULES_BINARY, {"search", config, "--out", run.string()}, (tmp.path() / "log").string());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (line_count(run / "evaluations.jsonl") < 4 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    search.signal(SIGKILL);
+    EXPECT_EQ(search.wait(), 128 + SIGKILL);
+  }
+  const std::size_t before = line_count(run / "evaluations.jsonl");
+  ASSERT_GE(before, 4u);
+  const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("evaluations already logged"));
+  // Same seed, same evaluations: nothing lost, nothing evaluated twice.
+  EXPECT_EQ(findings(run), findings(whole));
+  expect_complete_export(run);
+}
+
+TEST_F(SearchCommandTest, CtrlCStopsCleanlyAndTheRunResumes) {
+  const std::string config = tmp.write("tiny.yaml", tiny_config());
+  const fs::path run = tmp.path() / "run";
+  {
+    BackgroundCommand search(JOULES_BINARY, {"search", config, "--out", run.string()}, (tmp.path() / "log").string());
+    while (line_count(run / "evaluations.jsonl") < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    search.signal(SIGINT);
+    EXPECT_EQ(search.wait(), 130);
+  }
+  std::ifstream log(tmp.path() / "log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_THAT(text, HasSubstr("joules search --resume --out"));
+  const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  std::set<std::string> hashes;
+  for (const auto& j : read_log(run)) EXPECT_TRUE(hashes.insert(j["hash"].get<std::string>()).second);
+}
+
+TEST_F(SearchCommandTest, BadConfigsExitTwoBeforeAnyWork) {
+  const fs::path run = tmp.path() / "run";
+  std::string config = tmp.write("typo.yaml", tiny_config("  populaton: 3\n"));
+  CommandResult r = run_joules({"search", config, "--out", run.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("error: " + config + ":28: search.populaton: unknown key"));
+  EXPECT_FALSE(fs::exists(run)) << "no run directory for a config that never ran";
+
+  std::string text = tiny_config();
+  text.replace(text.find("input: [1, 28, 28]"), 18, "input: [3, 32, 32]");
+  config = tmp.write("shape.yaml", text);
+  r = run_joules({"search", config, "--out", run.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(config + ":5: space.input: the space's input 3x32x32 is not the data's sample shape 1x28x28"));
+  EXPECT_FALSE(fs::exists(run));
+
+  r = run_joules({"search", "--resume", "--out", (tmp.path() / "nothing").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no search run to resume"));
+}
+
+TEST_F(SearchCommandTest, RefusesToOverwriteARun) {
+  const std::string config = tmp.write("tiny.yaml", tiny_config());
+  const fs::path run = tmp.path() / "run";
+  ASSERT_EQ(run_joules({"search", config, "--out", run.string()}).exit_code, 0);
+  const auto log = line_count(run / "evaluations.jsonl");
+  const CommandResult again = run_joules({"search", config, "--out", run.string()});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_THAT(again.err, HasSubstr("--resume"));
+  EXPECT_EQ(line_count(run / "evaluations.jsonl"), log);
+}
+
+}  // namespace
+}  // namespace joules::testing
