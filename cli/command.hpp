@@ -13,6 +13,7 @@ using Runner = std::function<int()>;
 
 Runner add_search_command(CLI::App& app);
 Runner add_export_command(CLI::App& app);
+Runner add_compare_command(CLI::App& app);
 Runner add_inspect_command(CLI::App& app);
 Runner add_sensors_command(CLI::App& app);
 Runner add_estimate_command(CLI::App& app);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   };
   add(&joules::cli::add_search_command);
   add(&joules::cli::add_export_command);
+  add(&joules::cli::add_compare_command);
   add(&joules::cli::add_inspect_command);
   add(&joules::cli::add_sensors_command);
   add(&joules::cli::add_estimate_command);

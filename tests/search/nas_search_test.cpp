@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "search/compare.hpp"
 #include "search/export.hpp"
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
@@ -266,6 +267,32 @@ TEST_F(NasSearchTest, ExportWritesTheNonDominatedMembers) {
   EXPECT_THAT(text, HasSubstr("Pareto front"));
   EXPECT_THAT(text, HasSubstr("(mJ)"));
   EXPECT_THAT(text, HasSubstr("over budget"));
+}
+
+TEST_F(NasSearchTest, CompareMeasuresEachFrontAgainstOneReference) {
+  FakeTrainer t1, t2;
+  run_fresh(config_from(config_text()), t1, "nsga2");
+  run_fresh(config_from(config_text("", "random")), t2, "random");
+  const Comparison c = compare_runs({tmp.path() / "nsga2", tmp.path() / "random"});
+  ASSERT_EQ(c.runs.size(), 2u);
+  double highest = 0;
+  for (const auto& run : c.runs) {
+    EXPECT_FALSE(run.front.empty());
+    EXPECT_GT(run.hypervolume, 0);
+    for (const auto& r : read_evaluations(run.dir)) {
+      if (r.status == EvaluationStatus::ok) highest = std::max(highest, r.energy_mj);
+    }
+    // Each front member adds its own rectangle: the hypervolume is at least the best one's.
+    double best = 0;
+    for (const auto& r : run.front) best = std::max(best, *r.accuracy * (c.reference_energy_mj - r.energy_mj));
+    EXPECT_GE(run.hypervolume, best - 1e-12);
+    EXPECT_LE(run.hypervolume, c.reference_energy_mj);
+  }
+  EXPECT_EQ(c.reference_energy_mj, highest);
+  EXPECT_EQ(c.runs[0].label, "nsga2");
+  const Comparison fixed = compare_runs({tmp.path() / "nsga2"}, 10.0);
+  EXPECT_GT(fixed.runs[0].hypervolume, c.runs[0].hypervolume) << "a farther reference adds volume";
+  EXPECT_THAT(comparison_svg(c, "t"), HasSubstr("nsga2 (HV"));
 }
 
 TEST(SearchConfigTest, ResolvedConfigReadsBackEqual) {
