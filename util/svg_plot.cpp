@@ -210,13 +210,43 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
     }
   }
   svg += "</g>\n";
-  // Legend, top right inside the plot.
-  double ly = top + 16;
-  for (const auto& [color, s] : legend) {
-    const double lx = left + pw - 190;
-    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>", lx, ly - 9, color);
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", lx + 16, ly, escape(s->label));
-    ly += 17;
+  // Legend inside the plot, in the corner that hides the fewest points.
+  if (!legend.empty()) {
+    std::size_t longest = 0;
+    for (const auto& entry : legend) longest = std::max(longest, entry.second->label.size());
+    const double box_w = 24 + 6.6 * static_cast<double>(longest);
+    const double box_h = 17.0 * static_cast<double>(legend.size()) + 8;
+    double best_x = left + pw - box_w - 6;
+    double best_y = top + 6;
+    std::size_t best_hidden = SIZE_MAX;
+    for (const double x0 : {left + pw - box_w - 6, left + 6}) {
+      for (const double y0 : {top + 6, top + ph - box_h - 6}) {
+        std::size_t hidden = 0;
+        for (const PlotSeries& s : series) {
+          for (std::size_t i = 0; i < s.x.size(); ++i) {
+            if (!ax.usable(s.x[i]) || !ay.usable(s.y[i])) continue;
+            const double x = px(s.x[i]);
+            const double y = py(s.y[i]);
+            hidden += x >= x0 && x <= x0 + box_w && y >= y0 && y <= y0 + box_h;
+          }
+        }
+        if (hidden < best_hidden) {
+          best_hidden = hidden;
+          best_x = x0;
+          best_y = y0;
+        }
+      }
+    }
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"white\" "
+                       "fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n",
+                       best_x, best_y, box_w, box_h);
+    double ly = best_y + 17;
+    for (const auto& [color, s] : legend) {
+      svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>", best_x + 8,
+                         ly - 9, color);
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", best_x + 24, ly, escape(s->label));
+      ly += 17;
+    }
   }
   svg += "</svg>\n";
   return svg;
