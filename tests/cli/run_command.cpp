@@ -10,6 +10,19 @@
 #include <stdexcept>
 
 namespace joules::testing {
+namespace {
+
+// In the forked child: becomes `program` (exit status 127 when it cannot).
+[[noreturn]] void exec_program(const std::string& program, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(program.c_str(), argv.data());
+  _exit(127);
+}
+
+}  // namespace
 
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args) {
   int out_pipe[2];
@@ -24,12 +37,7 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
     close(err_pipe[0]);
     close(out_pipe[1]);
     close(err_pipe[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+    exec_program(program, args);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -68,12 +76,7 @@ BackgroundCommand::BackgroundCommand(const std::string& program, const std::vect
       dup2(log, STDOUT_FILENO);
       dup2(log, STDERR_FILENO);
     }
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+    exec_program(program, args);
   }
 }
 
