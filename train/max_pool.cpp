@@ -13,10 +13,51 @@ struct Geometry {
   Size2 kernel, stride, padding;
 };
 
-// One channel plane. `indices` may be null (inference). An index is the offset of the
-// maximum inside its input plane, as PyTorch's.
+// Whether v replaces the running maximum m: PyTorch's rule (a larger value, or any NaN).
+inline bool takes_over(float v, float m) { return v > m || v != v; }
+
+// 2x2 windows with stride 2 and no padding, the common case: branch-free so that it
+// vectorises.
+template <bool kIndices>
+void pool_plane_2x2(const float* in, float* out, std::int32_t* indices, const Geometry& g) {
+  const auto in_w = static_cast<std::int32_t>(g.in_w);
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    const float* r0 = in + 2 * oh * g.in_w;
+    const float* r1 = r0 + g.in_w;
+    float* o = out + oh * g.out_w;
+    const auto base = static_cast<std::int32_t>(2 * oh * g.in_w);
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      float best = r0[2 * ow];  // the first element always takes over from -inf
+      std::int32_t at = 0;
+      const float b = r0[2 * ow + 1];
+      bool t = takes_over(b, best);
+      best = t ? b : best;
+      at = t ? 1 : at;
+      const float c = r1[2 * ow];
+      t = takes_over(c, best);
+      best = t ? c : best;
+      at = t ? in_w : at;
+      const float d = r1[2 * ow + 1];
+      t = takes_over(d, best);
+      best = t ? d : best;
+      at = t ? in_w + 1 : at;
+      o[ow] = best;
+      if constexpr (kIndices) indices[oh * g.out_w + ow] = base + static_cast<std::int32_t>(2 * ow) + at;
+    }
+  }
+}
+
+// One channel plane, any window. `indices` may be null (inference). An index is the offset
+// of the maximum inside its input plane, as PyTorch's.
 void pool_plane(const float* in, float* out, std::int32_t* indices, const Geometry& g) {
-  const bool two_by_two = g.kernel == Size2{2, 2} && g.stride == Size2{2, 2} && g.padding == Size2{0, 0};
+  if (g.kernel == Size2{2, 2} && g.stride == Size2{2, 2} && g.padding == Size2{0, 0}) {
+    if (indices != nullptr) {
+      pool_plane_2x2<true>(in, out, indices, g);
+    } else {
+      pool_plane_2x2<false>(in, out, nullptr, g);
+    }
+    return;
+  }
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
     std::int64_t h0 = oh * g.stride.h - g.padding.h;
     const std::int64_t h1 = std::min(h0 + g.kernel.h, g.in_h);
@@ -27,22 +68,13 @@ void pool_plane(const float* in, float* out, std::int32_t* indices, const Geomet
       w0 = std::max<std::int64_t>(w0, 0);
       float best = -std::numeric_limits<float>::infinity();
       std::int64_t at = h0 * g.in_w + w0;
-      auto visit = [&](std::int64_t i) {
-        const float v = in[i];
-        if (v > best || std::isnan(v)) {
-          best = v;
-          at = i;
-        }
-      };
-      if (two_by_two) {  // the common case, unrolled
-        const std::int64_t i = h0 * g.in_w + w0;
-        visit(i);
-        visit(i + 1);
-        visit(i + g.in_w);
-        visit(i + g.in_w + 1);
-      } else {
-        for (std::int64_t h = h0; h < h1; ++h) {
-          for (std::int64_t w = w0; w < w1; ++w) visit(h * g.in_w + w);
+      for (std::int64_t h = h0; h < h1; ++h) {
+        for (std::int64_t w = w0; w < w1; ++w) {
+          const float v = in[h * g.in_w + w];
+          if (takes_over(v, best)) {
+            best = v;
+            at = h * g.in_w + w;
+          }
         }
       }
       out[oh * g.out_w + ow] = best;
