@@ -28,6 +28,7 @@
 
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
+#include "train/allocator.hpp"
 #include "train/threads.hpp"
 #include "train/trainer.hpp"
 
@@ -145,6 +146,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    // The same allocator setting in both processes: joules' commands use it.
+    joules::keep_freed_memory_for_training();
     const Architecture arch = joules::load_architecture(arch_path);
     const std::int64_t macs = joules::analyze(arch).macs;
     joules::DataOptions data_options;
@@ -160,9 +163,9 @@ int main(int argc, char** argv) {
 
     const std::string script = std::string(JOULES_SOURCE_DIR) + "/bench/train_throughput.py";
     const std::string peer = fmt::format(
-        "{} {} --arch-json {} --data {} --samples {} --batch-size {} --threads {} --learning-rate {} "
+        "GLIBC_TUNABLES={} {} {} --arch-json {} --data {} --samples {} --batch-size {} --threads {} --learning-rate {} "
         "--momentum {} --repeats 1",
-        python, shell_quote(script), shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples,
+        joules::training_malloc_tunables(), python, shell_quote(script), shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples,
         batch, threads, options.learning_rate, options.momentum);
     auto python_rate = [&](const char* fc) {
       const auto out = nlohmann::json::parse(run_capture(peer + " --fc " + fc));

@@ -6,7 +6,7 @@
 #include "train/data.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
-#include "tests/train/yaml_section.hpp"
+#include "tests/train/config_text.hpp"
 
 namespace joules {
 namespace {
@@ -17,15 +17,7 @@ DataOptions parse(const std::string& text) {
   return parse_data_options(yaml::Value::parse_string(text, "config.yaml").get("data"));
 }
 
-std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for:\n" << text;
-  return "";
-}
+std::string error_of(const std::string& text) { return testing::input_error(parse, text); }
 
 TEST(DataOptionsTest, DefaultsToDebiansFashionMnist) {
   const DataOptions o = parse("other: 1\n");

@@ -13,6 +13,11 @@ namespace {
 struct Geometry {
   std::vector<std::int64_t> input;  // N, C, H, W
   Size2 kernel, stride, padding;
+  friend void PrintTo(const Geometry& g, std::ostream* os) {
+    *os << "input " << g.input[0] << "x" << g.input[1] << "x" << g.input[2] << "x" << g.input[3] << " kernel "
+        << g.kernel.h << "x" << g.kernel.w << " stride " << g.stride.h << "x" << g.stride.w << " padding "
+        << g.padding.h << "x" << g.padding.w;
+  }
 };
 
 class MaxPoolTest : public ::testing::TestWithParam<Geometry> {};

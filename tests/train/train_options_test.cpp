@@ -7,7 +7,7 @@
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
-#include "tests/train/yaml_section.hpp"
+#include "tests/train/config_text.hpp"
 
 namespace joules {
 namespace {
@@ -18,15 +18,7 @@ TrainOptions parse(const std::string& text) {
   return parse_train_options(yaml::Value::parse_string(text, "config.yaml").get("training"));
 }
 
-std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for:\n" << text;
-  return "";
-}
+std::string error_of(const std::string& text) { return testing::input_error(parse, text); }
 
 TEST(TrainOptionsTest, MissingSectionGivesTheDefaults) {
   EXPECT_EQ(parse("other: 1\n"), TrainOptions{});

@@ -91,6 +91,10 @@ TEST_F(TrainerTest, SameSeedAndThreadsGiveTheSameResult) {
   for (int threads : {1, 2}) {
     TrainOptions o = options();
     o.threads = threads;
+    // Few steps: with two threads on a loaded 2-core machine each parallel region can wait
+    // for a descheduled thread.
+    o.steps = 8;
+    o.loss_every_steps = 2;
     TrainResult a = train_architecture(arch_, *data_, o);
     TrainResult b = train_architecture(arch_, *data_, o);
     ASSERT_EQ(a.status, TrainStatus::ok) << a.reason;
