@@ -1,5 +1,7 @@
 #include "train/allocator.hpp"
 
+#include <cstdlib>  // defines __GLIBC__ with glibc, which the test below needs
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -7,7 +9,7 @@
 namespace joules {
 namespace {
 
-constexpr int kMmapThreshold = 64 << 20;
+constexpr int kMmapThreshold = 32 << 20;  // glibc's largest on 64-bit systems
 constexpr int kTrimThreshold = 512 << 20;
 
 }  // namespace
@@ -20,8 +22,8 @@ void keep_freed_memory_for_training() {
 }
 
 const char* training_malloc_tunables() {
-  static_assert(kMmapThreshold == 67108864 && kTrimThreshold == 536870912, "keep the text below in step");
-  return "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=536870912";
+  static_assert(kMmapThreshold == 33554432 && kTrimThreshold == 536870912, "keep the text below in step");
+  return "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=536870912";
 }
 
 }  // namespace joules

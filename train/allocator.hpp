@@ -8,7 +8,7 @@
 
 namespace joules {
 
-/// Makes glibc's malloc keep freed memory for reuse (blocks up to 64 MiB come from the heap,
+/// Makes glibc's malloc keep freed memory for reuse (blocks up to 32 MiB come from the heap,
 /// and up to 512 MiB of free heap is kept) instead of returning it to the system after each
 /// step. Process-wide: call it once, early, from the program (a CLI command, a benchmark),
 /// not from library code. Peak memory is unchanged; memory freed after a training is reused

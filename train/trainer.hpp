@@ -71,7 +71,7 @@ struct TrainOptions {
   /// Also measure accuracy on the test set (final evaluation only, never during a search).
   bool evaluate_test = false;
   /// Samples per batch when evaluating.
-  std::int64_t eval_batch_size = 1000;
+  std::int64_t eval_batch_size = 64;
   /// One point of the loss curve per this many steps (the mean training loss over them).
   std::int64_t loss_every_steps = 50;
 
