@@ -60,7 +60,8 @@ std::string run_capture(const std::string& command) {
   std::array<char, 4096> buffer{};
   while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) out += buffer.data();
   const int status = pclose(pipe);
-  if (status != 0) throw std::runtime_error(fmt::format("the Python peer failed (status {}): {}", status, command));
+  if (status != 0)
+    throw std::runtime_error(fmt::format("the Python peer failed (status {}): {}", status, command));
   return out;
 }
 
@@ -165,10 +166,12 @@ int main(int argc, char** argv) {
 
     const std::string script = std::string(JOULES_SOURCE_DIR) + "/bench/train_throughput.py";
     const std::string peer = fmt::format(
-        "GLIBC_TUNABLES={} {} {} --arch-json {} --data {} --samples {} --batch-size {} --threads {} --learning-rate {} "
+        "GLIBC_TUNABLES={} {} {} --arch-json {} --data {} --samples {} --batch-size {} --threads {} "
+        "--learning-rate {} "
         "--momentum {} --repeats 1",
-        joules::training_malloc_tunables(), python, shell_quote(script), shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples,
-        batch, threads, options.learning_rate, options.momentum);
+        joules::training_malloc_tunables(), python, shell_quote(script),
+        shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples, batch, threads,
+        options.learning_rate, options.momentum);
     auto python_rate = [&](const char* fc) {
       const auto out = nlohmann::json::parse(run_capture(peer + " --fc " + fc));
       return out.at("samples_per_s").at(0).get<double>();
@@ -204,13 +207,15 @@ int main(int argc, char** argv) {
         group.run([&] { pair[1] = joules_run(2000 + r, 1); });
         group.wait();
       });
-      pair_rates.push_back(static_cast<double>(pair[0].samples_seen + pair[1].samples_seen) / seconds_since(start));
+      pair_rates.push_back(static_cast<double>(pair[0].samples_seen + pair[1].samples_seen) /
+                           seconds_since(start));
       if (verbose) {
-        fmt::print(stderr,
-                   "run {}: joules {:.0f}, python linear {:.0f}, python conv {:.0f}; one thread: one joules {:.0f}, "
-                   "two joules {:.0f} samples/s\n",
-                   r + 1, joules_rates.back(), linear_rates.back(), conv_rates.back(), single_rates.back(),
-                   pair_rates.back());
+        fmt::print(
+            stderr,
+            "run {}: joules {:.0f}, python linear {:.0f}, python conv {:.0f}; one thread: one joules {:.0f}, "
+            "two joules {:.0f} samples/s\n",
+            r + 1, joules_rates.back(), linear_rates.back(), conv_rates.back(), single_rates.back(),
+            pair_rates.back());
       }
     }
     const auto [mm_gflops, onednn_gflops] = matmul_gflops(threads);
@@ -225,21 +230,25 @@ int main(int argc, char** argv) {
     std::string load;
     std::getline(loadavg, load);
 
-    fmt::print("train_throughput: {} ({} MACs), batch {}, {} samples per run, {} thread(s), SGD momentum, "
-               "medians of {} runs; load average {}\n",
-               arch.name.empty() ? arch_path : arch.name, macs, batch, samples, threads, repeats, load);
+    fmt::print(
+        "train_throughput: {} ({} MACs), batch {}, {} samples per run, {} thread(s), SGD momentum, "
+        "medians of {} runs; load average {}\n",
+        arch.name.empty() ? arch_path : arch.name, macs, batch, samples, threads, repeats, load);
     const auto row = [](const std::string& label, double rate, const std::string& note) {
       fmt::print("  {:<44}{:>8.0f} samples/s   {}\n", label, rate, note);
     };
     row("joules trainer", joules_rate, "");
-    row("python, nn.Linear fc layers", linear_rate, fmt::format("joules/python {:.2f}x", joules_rate / linear_rate));
+    row("python, nn.Linear fc layers", linear_rate,
+        fmt::format("joules/python {:.2f}x", joules_rate / linear_rate));
     row("python, fc layers as 1x1 convs (as joules)", conv_rate,
         fmt::format("joules/python {:.2f}x", joules_rate / conv_rate));
     row("one joules training, 1 thread", single_rate, "(whole calls: build, train, evaluate)");
-    row("two joules trainings at once, 1 thread each", pair_rate, fmt::format("{:.2f}x one", pair_rate / single_rate));
-    fmt::print("  achieved {:.1f} GFLOP/s (6 x MACs per training sample); large matrix product {}x{}x{}: "
-               "torch::mm {:.1f} GFLOP/s ({:.2f}x), oneDNN {:.1f} GFLOP/s ({:.2f}x)\n",
-               gflops, 512, 1024, 1024, mm_gflops, gflops / mm_gflops, onednn_gflops, gflops / onednn_gflops);
+    row("two joules trainings at once, 1 thread each", pair_rate,
+        fmt::format("{:.2f}x one", pair_rate / single_rate));
+    fmt::print(
+        "  achieved {:.1f} GFLOP/s (6 x MACs per training sample); large matrix product {}x{}x{}: "
+        "torch::mm {:.1f} GFLOP/s ({:.2f}x), oneDNN {:.1f} GFLOP/s ({:.2f}x)\n",
+        gflops, 512, 1024, 1024, mm_gflops, gflops / mm_gflops, onednn_gflops, gflops / onednn_gflops);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());

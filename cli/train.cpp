@@ -71,7 +71,8 @@ void read_options(const TrainCommandOptions& cli, TrainOptions& train, DataOptio
     throw InputError("command line", 0, flag_of(e.key()), e.message());
   }
   if (data.kind != DatasetKind::fashion_mnist && data.path.empty()) {
-    throw InputError("command line", 0, "--data", fmt::format("data kind {} needs --data DIR", to_string(data.kind)));
+    throw InputError("command line", 0, "--data",
+                     fmt::format("data kind {} needs --data DIR", to_string(data.kind)));
   }
 }
 
@@ -81,8 +82,8 @@ std::function<void(const TrainProgress&)> progress_printer() {
   auto last_epoch = std::make_shared<std::int64_t>(0);
   return [terminal, last_epoch](const TrainProgress& p) {
     const double rate = p.elapsed_s > 0 ? static_cast<double>(p.samples_seen) / p.elapsed_s : 0.0;
-    const std::string line = fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} samples/s  {:.1f} s", p.epoch,
-                                         p.epochs, p.step, p.total_steps, p.loss, rate, p.elapsed_s);
+    const std::string line = fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} samples/s  {:.1f} s",
+                                         p.epoch, p.epochs, p.step, p.total_steps, p.loss, rate, p.elapsed_s);
     if (terminal) {
       fmt::print(stderr, "\r\033[K{}{}", line, p.done ? "\n" : "");
     } else if (p.done || p.epoch > *last_epoch + 1) {
@@ -133,8 +134,11 @@ int run_train(const TrainCommandOptions& cli) {
   const std::string name = arch.name.empty() ? cli.arch_path : arch.name;
   if (cli.json) {
     nlohmann::json curve = nlohmann::json::array();
-    for (const LossPoint& p : result.loss_curve) curve.push_back({{"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}});
-    const auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+    for (const LossPoint& p : result.loss_curve)
+      curve.push_back({{"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}});
+    const auto optional = [](const std::optional<double>& v) {
+      return v ? nlohmann::json(*v) : nlohmann::json();
+    };
     nlohmann::json out = {{"name", arch.name},
                           {"hash", canonical_hash_hex(arch)},
                           {"status", to_string(result.status)},
@@ -159,7 +163,8 @@ int run_train(const TrainCommandOptions& cli) {
       fmt::print("test accuracy        {:>7}  ({} samples)\n", percent(result.test_accuracy),
                  thousands(data->test_size()));
     }
-    if (!train.save_path.empty() && (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
+    if (!train.save_path.empty() &&
+        (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
         !interrupted.load()) {
       fmt::print("weights saved to {}\n", train.save_path);
     }
@@ -185,8 +190,8 @@ Options& options_of(TrainOptions& train, DataOptions& data) {
 // Adds a flag for `field` of the options that `Options` selects (training or data) and records
 // how to apply it over the config's value when given. A later flag overrides an earlier one.
 template <class Options, class T>
-CLI::Option* add_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names, T Options::*field,
-                          const std::string& help) {
+CLI::Option* add_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names,
+                          T Options::*field, const std::string& help) {
   Options& given = options_of<Options>(cli.train, cli.data);
   CLI::Option* option = cmd->add_option(names, given.*field, help);
   option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -198,8 +203,8 @@ CLI::Option* add_override(CLI::App* cmd, TrainCommandOptions& cli, const std::st
 
 // The same for an enum `field`, given by name (to_string() of one of `values`).
 template <class Options, class Enum>
-void add_choice_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names, Enum Options::*field,
-                         std::initializer_list<Enum> values, const std::string& help) {
+void add_choice_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names,
+                         Enum Options::*field, std::initializer_list<Enum> values, const std::string& help) {
   std::map<std::string, Enum> by_name;
   for (Enum v : values) by_name.emplace(std::string(to_string(v)), v);
   auto text = std::make_shared<std::string>();
@@ -218,23 +223,28 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("ARCH.yaml", cli->arch_path, "Architecture file")->required();
   cmd->add_option("--config", cli->config_path,
                   "Config file whose training: and data: sections give the defaults of the options below");
-  cmd->add_option("--save", cli->save_path, "Write the trained weights here (a dict of tensors, torch.load reads it)");
+  cmd->add_option("--save", cli->save_path,
+                  "Write the trained weights here (a dict of tensors, torch.load reads it)");
   cmd->add_flag("--json", cli->json, "Print the result as JSON (no progress)");
   cmd->add_flag("--no-test", cli->no_test, "Do not evaluate on the test set");
 
   const TrainOptions t;
   const DataOptions d;
   TrainCommandOptions& c = *cli;
-  add_override(cmd, c, "--epochs", &TrainOptions::epochs, fmt::format("Passes over the training samples ({})", t.epochs));
+  add_override(cmd, c, "--epochs", &TrainOptions::epochs,
+               fmt::format("Passes over the training samples ({})", t.epochs));
   add_override(cmd, c, "--steps", &TrainOptions::steps, "Train exactly this many batches instead of epochs");
-  add_override(cmd, c, "--train-samples", &TrainOptions::train_samples, "Use the first N training samples (0: all)");
-  add_override(cmd, c, "--batch-size", &TrainOptions::batch_size, fmt::format("Samples per step ({})", t.batch_size));
-  add_choice_override(cmd, c, "--optimizer", &TrainOptions::optimizer, {OptimizerKind::sgd, OptimizerKind::adam},
-                      "Optimizer (sgd)");
+  add_override(cmd, c, "--train-samples", &TrainOptions::train_samples,
+               "Use the first N training samples (0: all)");
+  add_override(cmd, c, "--batch-size", &TrainOptions::batch_size,
+               fmt::format("Samples per step ({})", t.batch_size));
+  add_choice_override(cmd, c, "--optimizer", &TrainOptions::optimizer,
+                      {OptimizerKind::sgd, OptimizerKind::adam}, "Optimizer (sgd)");
   add_override(cmd, c, "--learning-rate,--lr", &TrainOptions::learning_rate,
                fmt::format("Learning rate ({})", t.learning_rate));
   add_choice_override(cmd, c, "--schedule", &TrainOptions::schedule,
-                      {LrSchedule::constant, LrSchedule::cosine, LrSchedule::linear}, "Learning-rate schedule (cosine)");
+                      {LrSchedule::constant, LrSchedule::cosine, LrSchedule::linear},
+                      "Learning-rate schedule (cosine)");
   add_override(cmd, c, "--momentum", &TrainOptions::momentum, fmt::format("SGD momentum ({})", t.momentum));
   add_override(cmd, c, "--weight-decay", &TrainOptions::weight_decay, "L2 penalty (0)");
   add_override(cmd, c, "--seed", &TrainOptions::seed, "Seed of the weights, shuffling and dropout (0)");
@@ -242,7 +252,8 @@ Runner add_train_command(CLI::App& app) {
   add_override(cmd, c, "--time-budget-s", &TrainOptions::time_budget_s,
                "Stop training after this many seconds (0: no limit)");
   add_choice_override(cmd, c, "--dataset", &DataOptions::kind,
-                      {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10}, "Data kind (fashion-mnist)");
+                      {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10},
+                      "Data kind (fashion-mnist)");
   add_override(cmd, c, "--data", &DataOptions::path,
                fmt::format("Dataset directory ({} for fashion-mnist)", data_directory(d)));
   add_override(cmd, c, "--validation-size", &DataOptions::validation_size,

@@ -11,9 +11,12 @@ namespace joules {
 
 std::string_view to_string(DatasetKind kind) {
   switch (kind) {
-    case DatasetKind::fashion_mnist: return "fashion-mnist";
-    case DatasetKind::mnist_idx: return "mnist-idx";
-    case DatasetKind::cifar10: return "cifar10";
+    case DatasetKind::fashion_mnist:
+      return "fashion-mnist";
+    case DatasetKind::mnist_idx:
+      return "mnist-idx";
+    case DatasetKind::cifar10:
+      return "cifar10";
   }
   return "?";
 }
@@ -21,8 +24,8 @@ std::string_view to_string(DatasetKind kind) {
 std::string data_directory(const DataOptions& options) {
   if (!options.path.empty()) return options.path;
   if (options.kind == DatasetKind::fashion_mnist) return "/usr/share/datasets/fashion-mnist";
-  throw std::invalid_argument(fmt::format("data kind {} needs a path (the directory of its files)",
-                                          to_string(options.kind)));
+  throw std::invalid_argument(
+      fmt::format("data kind {} needs a path (the directory of its files)", to_string(options.kind)));
 }
 
 DataOptions parse_data_options(const yaml::Value& node) {

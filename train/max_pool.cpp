@@ -134,11 +134,13 @@ class MaxPoolFunction : public torch::autograd::Function<MaxPoolFunction> {
     const float* go = grad_out.data_ptr<float>();
     const std::int32_t* idx = indices.data_ptr<std::int32_t>();
     float* gi = grad_in.data_ptr<float>();
-    at::parallel_for(0, planes, std::max<std::int64_t>(1, 32768 / (in_plane + 1)), [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t p = b; p < e; ++p) {
-        for (std::int64_t o = 0; o < out_plane; ++o) gi[p * in_plane + idx[p * out_plane + o]] += go[p * out_plane + o];
-      }
-    });
+    at::parallel_for(0, planes, std::max<std::int64_t>(1, 32768 / (in_plane + 1)),
+                     [&](std::int64_t b, std::int64_t e) {
+                       for (std::int64_t p = b; p < e; ++p) {
+                         for (std::int64_t o = 0; o < out_plane; ++o)
+                           gi[p * in_plane + idx[p * out_plane + o]] += go[p * out_plane + o];
+                       }
+                     });
     return {grad_in, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -146,13 +148,15 @@ class MaxPoolFunction : public torch::autograd::Function<MaxPoolFunction> {
 }  // namespace
 
 torch::Tensor max_pool2d(const torch::Tensor& x, Size2 kernel, Size2 stride, Size2 padding) {
-  const bool supported = x.is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 && x.is_contiguous() &&
+  const bool supported = x.is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 &&
+                         x.is_contiguous() &&
                          x.size(2) * x.size(3) <= std::numeric_limits<std::int32_t>::max();
   if (!supported) {
     return at::max_pool2d(x, {kernel.h, kernel.w}, {stride.h, stride.w}, {padding.h, padding.w},
                           /*dilation=*/{1, 1}, /*ceil_mode=*/false);
   }
-  if (torch::GradMode::is_enabled() && x.requires_grad()) return MaxPoolFunction::apply(x, kernel, stride, padding);
+  if (torch::GradMode::is_enabled() && x.requires_grad())
+    return MaxPoolFunction::apply(x, kernel, stride, padding);
   return pool(x, geometry(x, kernel, stride, padding), nullptr);
 }
 

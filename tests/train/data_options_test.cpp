@@ -27,7 +27,8 @@ TEST(DataOptionsTest, DefaultsToDebiansFashionMnist) {
 }
 
 TEST(DataOptionsTest, ReadsEveryKey) {
-  const DataOptions o = parse("data:\n  kind: cifar10\n  path: /data/cifar\n  validation_size: 1000\n  split_seed: 3\n");
+  const DataOptions o =
+      parse("data:\n  kind: cifar10\n  path: /data/cifar\n  validation_size: 1000\n  split_seed: 3\n");
   EXPECT_EQ(o.kind, DatasetKind::cifar10);
   EXPECT_EQ(o.path, "/data/cifar");
   EXPECT_EQ(o.validation_size, 1000);
@@ -48,7 +49,8 @@ TEST(DataOptionsTest, ToYamlReadsBackWithTheResolvedPath) {
 
 TEST(DataOptionsTest, ErrorsNameFileLineAndKey) {
   EXPECT_THAT(error_of("data:\n  kind: imagenet\n"), HasSubstr("config.yaml:2: data.kind:"));
-  EXPECT_EQ(error_of("data:\n  kind: cifar10\n"), "config.yaml:1: data: kind cifar10 needs a path (the directory of its files)");
+  EXPECT_EQ(error_of("data:\n  kind: cifar10\n"),
+            "config.yaml:1: data: kind cifar10 needs a path (the directory of its files)");
   EXPECT_THAT(error_of("data:\n  validation_size: -1\n"), HasSubstr("config.yaml:2: data.validation_size:"));
   EXPECT_THAT(error_of("data:\n  pth: /x\n"), HasSubstr("config.yaml:2: data.pth:"));
   EXPECT_THAT(error_of("data:\n  path: ''\n"), HasSubstr("data.path: must not be empty"));

@@ -33,8 +33,8 @@ TEST_P(MaxPoolTest, MatchesLibTorchForwardAndBackward) {
     torch::Tensor ours_in = x.clone().requires_grad_();
     torch::Tensor theirs_in = x.clone().requires_grad_();
     const torch::Tensor ours = max_pool2d(ours_in, g.kernel, g.stride, g.padding);
-    const torch::Tensor theirs = torch::max_pool2d(theirs_in, {g.kernel.h, g.kernel.w}, {g.stride.h, g.stride.w},
-                                                   {g.padding.h, g.padding.w});
+    const torch::Tensor theirs = torch::max_pool2d(theirs_in, {g.kernel.h, g.kernel.w},
+                                                   {g.stride.h, g.stride.w}, {g.padding.h, g.padding.w});
     ASSERT_EQ(ours.sizes(), theirs.sizes());
     EXPECT_TRUE(torch::equal(ours.nan_to_num(-7), theirs.nan_to_num(-7))) << "threads " << threads;
     const torch::Tensor grad = torch::randn(ours.sizes());
@@ -43,7 +43,8 @@ TEST_P(MaxPoolTest, MatchesLibTorchForwardAndBackward) {
     EXPECT_TRUE(torch::equal(ours_in.grad(), theirs_in.grad())) << "threads " << threads;
 
     torch::NoGradGuard no_grad;  // the inference path, without indices
-    EXPECT_TRUE(torch::equal(max_pool2d(x, g.kernel, g.stride, g.padding).nan_to_num(-7), theirs.nan_to_num(-7)));
+    EXPECT_TRUE(
+        torch::equal(max_pool2d(x, g.kernel, g.stride, g.padding).nan_to_num(-7), theirs.nan_to_num(-7)));
   }
 }
 
@@ -58,9 +59,11 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(MaxPoolFallbackTest, OtherTensorsUseLibTorch) {
   const torch::Tensor x = torch::randn({2, 3, 6, 6}, torch::kDouble);
-  EXPECT_TRUE(torch::equal(joules::max_pool2d(x, Size2{2, 2}, Size2{2, 2}, Size2{0, 0}), torch::max_pool2d(x, {2, 2})));
+  EXPECT_TRUE(torch::equal(joules::max_pool2d(x, Size2{2, 2}, Size2{2, 2}, Size2{0, 0}),
+                           torch::max_pool2d(x, {2, 2})));
   const torch::Tensor strided = torch::randn({2, 6, 6, 3}).permute({0, 3, 1, 2});
-  EXPECT_TRUE(torch::equal(joules::max_pool2d(strided, Size2{2, 2}, Size2{2, 2}, Size2{0, 0}), torch::max_pool2d(strided, {2, 2})));
+  EXPECT_TRUE(torch::equal(joules::max_pool2d(strided, Size2{2, 2}, Size2{2, 2}, Size2{0, 0}),
+                           torch::max_pool2d(strided, {2, 2})));
 }
 
 }  // namespace

@@ -87,7 +87,8 @@ TEST(TrainOptionsTest, ErrorsNameFileLineAndKey) {
               HasSubstr("config.yaml:2: training.momentum: must be in [0, 1), got 1.5"));
   EXPECT_THAT(error_of("training:\n  learning_rate: -1\n"),
               HasSubstr("config.yaml:2: training.learning_rate: must be a number > 0, got -1"));
-  EXPECT_THAT(error_of("training:\n  time_budget_s: -3\n"), HasSubstr("training.time_budget_s: must be a number of seconds >= 0"));
+  EXPECT_THAT(error_of("training:\n  time_budget_s: -3\n"),
+              HasSubstr("training.time_budget_s: must be a number of seconds >= 0"));
   EXPECT_THAT(error_of("training:\n  threads: 0\n"), HasSubstr("config.yaml:2: training.threads:"));
   EXPECT_THAT(error_of("training: [1, 2]\n"), HasSubstr("config.yaml:1: training: expected a map"));
 }

@@ -36,7 +36,8 @@ class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir;
-    testing::write_idx_dataset(dir_->path().string(), /*train=*/600, /*test=*/100, /*classes=*/3, /*gzipped=*/true);
+    testing::write_idx_dataset(dir_->path().string(), /*train=*/600, /*test=*/100, /*classes=*/3,
+                               /*gzipped=*/true);
     DataOptions o;
     o.kind = DatasetKind::mnist_idx;
     o.path = dir_->path().string();
@@ -146,7 +147,8 @@ TEST_F(TrainerTest, ADivergingLossEndsAsDivergedWithoutAccuracy) {
   TrainResult r;
   EXPECT_NO_THROW(r = train_architecture(arch_, *data_, o));
   EXPECT_EQ(r.status, TrainStatus::diverged);
-  EXPECT_THAT(r.reason, ::testing::AnyOf(HasSubstr("the training loss became"), HasSubstr("the weights became NaN")));
+  EXPECT_THAT(r.reason,
+              ::testing::AnyOf(HasSubstr("the training loss became"), HasSubstr("the weights became NaN")));
   EXPECT_FALSE(r.validation_accuracy.has_value());
   EXPECT_FALSE(r.test_accuracy.has_value());
   EXPECT_LT(r.steps, 60);
