@@ -151,6 +151,7 @@ class Trainer {
         result_.reason = fmt::format("the training loss became {} at step {} of {} (epoch {})", loss_value,
                                      result_.steps + 1, total_steps, result_.steps / steps_per_epoch + 1);
         close_window();
+        result_.train_seconds = seconds_since(start);
         report(/*done=*/true);
         return;
       }
@@ -197,6 +198,8 @@ class Trainer {
     if (stop_requested(hooks_)) {
       result_.status = TrainStatus::truncated;
       result_.reason = "stopped during evaluation";
+      result_.validation_accuracy.reset();
+      result_.test_accuracy.reset();
       return;
     }
     if (!o_.save_path.empty()) {

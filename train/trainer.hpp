@@ -73,7 +73,8 @@ struct TrainOptions {
   std::string save_path;
   /// Also measure accuracy on the test set (final evaluation only, never during a search).
   bool evaluate_test = false;
-  /// Samples per batch when evaluating.
+  /// Samples per batch when evaluating. Small batches measured fastest: larger ones need
+  /// buffers that are mapped and faulted in afresh for every batch.
   std::int64_t eval_batch_size = 64;
   /// One point of the loss curve per this many steps (the mean training loss over them).
   std::int64_t loss_every_steps = 50;

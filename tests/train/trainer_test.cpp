@@ -152,6 +152,7 @@ TEST_F(TrainerTest, ADivergingLossEndsAsDivergedWithoutAccuracy) {
   EXPECT_FALSE(r.validation_accuracy.has_value());
   EXPECT_FALSE(r.test_accuracy.has_value());
   EXPECT_LT(r.steps, 60);
+  EXPECT_GT(r.train_seconds, 0.0);
 }
 
 TEST_F(TrainerTest, TheTimeBudgetTruncatesTheRunWhichIsStillEvaluated) {
