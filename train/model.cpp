@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "space/analysis.hpp"
-#include "train/max_pool.hpp"
+#include "train/pooling.hpp"
 #include "util/atomic_file.hpp"
 
 namespace joules {
@@ -105,8 +105,7 @@ torch::Tensor PoolBlockImpl::forward(torch::Tensor x) {
     return std::get<0>(at::adaptive_max_pool2d(x, {1, 1}));
   }
   if (spec_.op == PoolOp::max) return max_pool2d(x, spec_.kernel, spec_.stride, spec_.padding);
-  return at::avg_pool2d(x, {spec_.kernel.h, spec_.kernel.w}, {spec_.stride.h, spec_.stride.w},
-                        {spec_.padding.h, spec_.padding.w}, /*ceil_mode=*/false, /*count_include_pad=*/true);
+  return avg_pool2d(x, spec_.kernel, spec_.stride, spec_.padding);
 }
 
 // --- FcBlock --------------------------------------------------------------------------------

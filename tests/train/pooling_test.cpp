@@ -1,7 +1,8 @@
-// joules' max pooling gives LibTorch's results exactly, forward and backward: the same
-// maxima and the same winner of ties and NaNs, for every window geometry.
+// joules' pooling gives LibTorch's results exactly, forward and backward, for every window
+// geometry: for max pooling the same winner of ties and NaNs, for average pooling the same
+// sums to the bit.
 
-#include "train/max_pool.hpp"
+#include "train/pooling.hpp"
 
 #include <gtest/gtest.h>
 
@@ -48,14 +49,44 @@ TEST_P(MaxPoolTest, MatchesLibTorchForwardAndBackward) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Windows, MaxPoolTest,
+class AvgPoolTest : public ::testing::TestWithParam<Geometry> {};
+
+TEST_P(AvgPoolTest, MatchesLibTorchForwardAndBackward) {
+  const Geometry& g = GetParam();
+  torch::manual_seed(2);
+  const torch::Tensor x = torch::randn(g.input);
+  for (int threads : {1, 2}) {
+    IntraOpThreads guard(threads);
+    torch::Tensor ours_in = x.clone().requires_grad_();
+    torch::Tensor theirs_in = x.clone().requires_grad_();
+    const torch::Tensor ours = avg_pool2d(ours_in, g.kernel, g.stride, g.padding);
+    const torch::Tensor theirs = torch::avg_pool2d(theirs_in, {g.kernel.h, g.kernel.w},
+                                                   {g.stride.h, g.stride.w}, {g.padding.h, g.padding.w});
+    ASSERT_EQ(ours.sizes(), theirs.sizes());
+    EXPECT_TRUE(torch::equal(ours, theirs)) << "threads " << threads << "\n" << (ours - theirs).abs().max();
+    const torch::Tensor grad = torch::randn(ours.sizes());
+    ours.backward(grad);
+    theirs.backward(grad);
+    EXPECT_TRUE(torch::equal(ours_in.grad(), theirs_in.grad()))
+        << "threads " << threads << "\n"
+        << (ours_in.grad() - theirs_in.grad()).abs().max();
+
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::equal(avg_pool2d(x, g.kernel, g.stride, g.padding), theirs));
+  }
+}
+
+const auto kWindows =
     ::testing::Values(Geometry{{4, 3, 8, 8}, {2, 2}, {2, 2}, {0, 0}},   // the common case
                       Geometry{{2, 2, 7, 9}, {2, 2}, {2, 2}, {0, 0}},   // odd sizes: floor mode drops edges
                       Geometry{{2, 3, 9, 9}, {3, 3}, {2, 2}, {1, 1}},   // padding
                       Geometry{{1, 2, 6, 11}, {3, 2}, {1, 2}, {1, 0}},  // rectangular, overlapping
-                      Geometry{{3, 1, 5, 5}, {5, 5}, {5, 5}, {0, 0}}),  // one window per plane
-    [](const ::testing::TestParamInfo<Geometry>& param) { return "geometry" + std::to_string(param.index); });
+                      Geometry{{3, 1, 5, 5}, {5, 5}, {5, 5}, {0, 0}});  // one window per plane
+std::string window_name(const ::testing::TestParamInfo<Geometry>& param) {
+  return "geometry" + std::to_string(param.index);
+}
+INSTANTIATE_TEST_SUITE_P(Windows, MaxPoolTest, kWindows, window_name);
+INSTANTIATE_TEST_SUITE_P(Windows, AvgPoolTest, kWindows, window_name);
 
 TEST(MaxPoolFallbackTest, OtherTensorsUseLibTorch) {
   const torch::Tensor x = torch::randn({2, 3, 6, 6}, torch::kDouble);
