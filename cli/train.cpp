@@ -70,7 +70,7 @@ void read_options(const TrainCommandOptions& cli, TrainOptions& train, DataOptio
   } catch (const SpecError& e) {
     throw InputError("command line", 0, flag_of(e.key()), e.message());
   }
-  if (data.kind != DatasetKind::fashion_mnist && data.path.empty()) {
+  if (data.kind != DatasetKind::fashion_mnist && data.path == kFashionMnistPath) {
     throw InputError("command line", 0, "--data",
                      fmt::format("data kind {} needs --data DIR", to_string(data.kind)));
   }
@@ -254,8 +254,7 @@ Runner add_train_command(CLI::App& app) {
   add_choice_override(cmd, c, "--dataset", &DataOptions::kind,
                       {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10},
                       "Data kind (fashion-mnist)");
-  add_override(cmd, c, "--data", &DataOptions::path,
-               fmt::format("Dataset directory ({} for fashion-mnist)", data_directory(d)));
+  add_override(cmd, c, "--data", &DataOptions::path, fmt::format("Dataset directory ({})", d.path));
   add_override(cmd, c, "--validation-size", &DataOptions::validation_size,
                fmt::format("Training samples held out for validation ({})", d.validation_size));
   add_override(cmd, c, "--split-seed", &DataOptions::split_seed, "Seed of the validation split (0)");

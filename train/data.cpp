@@ -86,11 +86,11 @@ double Data::channel_mean(std::int64_t channel) const { return tensors_->mean.at
 double Data::channel_std(std::int64_t channel) const { return tensors_->std.at(channel); }
 
 std::shared_ptr<const Data> load_data(const DataOptions& options) {
-  const std::string dir = data_directory(options);
+  const std::string& dir = options.path;
   if (!fs::is_directory(dir)) {
     throw InputError(
         dir, 0, "",
-        options.kind == DatasetKind::fashion_mnist && options.path.empty()
+        dir == kFashionMnistPath
             ? "no such directory: install Debian's dataset-fashion-mnist package or set data.path"
             : "no such directory");
   }

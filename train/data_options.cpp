@@ -1,7 +1,5 @@
 // DataOptions: names, defaults and the `data:` YAML section. Torch-free.
 
-#include <stdexcept>
-
 #include <fmt/format.h>
 
 #include "train/data.hpp"
@@ -21,13 +19,6 @@ std::string_view to_string(DatasetKind kind) {
   return "?";
 }
 
-std::string data_directory(const DataOptions& options) {
-  if (!options.path.empty()) return options.path;
-  if (options.kind == DatasetKind::fashion_mnist) return "/usr/share/datasets/fashion-mnist";
-  throw std::invalid_argument(
-      fmt::format("data kind {} needs a path (the directory of its files)", to_string(options.kind)));
-}
-
 DataOptions parse_data_options(const yaml::Value& node) {
   DataOptions o;
   if (!node.defined() || node.is_null()) return o;
@@ -39,8 +30,7 @@ DataOptions parse_data_options(const yaml::Value& node) {
   if (const auto v = node.get("path"); v.defined()) {
     o.path = v.as_string();
     if (o.path.empty()) v.fail("must not be empty (leave the key out for the default)");
-  }
-  if (o.kind != DatasetKind::fashion_mnist && o.path.empty()) {
+  } else if (o.kind != DatasetKind::fashion_mnist) {
     node.fail(fmt::format("kind {} needs a path (the directory of its files)", to_string(o.kind)));
   }
   if (const auto v = node.get("validation_size"); v.defined()) o.validation_size = v.as_int(0, INT64_MAX);
@@ -54,7 +44,7 @@ std::string to_yaml(const DataOptions& o) {
   std::string out = fmt::format("kind: {}\n", to_string(o.kind));
   // Quoted so that any path (spaces, colons, '#') reads back unchanged.
   std::string quoted;
-  for (char c : data_directory(o)) {
+  for (char c : o.path) {
     if (c == '"' || c == '\\') {
       quoted += '\\';
       quoted += c;
