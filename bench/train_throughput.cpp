@@ -220,11 +220,13 @@ int main(int argc, char** argv) {
     }
     const auto [mm_gflops, onednn_gflops] = matmul_gflops(threads);
 
+    // Ratios are taken within each run (its measurements are seconds apart), then the median.
+    const auto median_ratio = [](const std::vector<double>& a, const std::vector<double>& b) {
+      std::vector<double> r;
+      for (std::size_t i = 0; i < a.size(); ++i) r.push_back(a[i] / b[i]);
+      return median(r);
+    };
     const double joules_rate = median(joules_rates);
-    const double linear_rate = median(linear_rates);
-    const double conv_rate = median(conv_rates);
-    const double pair_rate = median(pair_rates);
-    const double single_rate = median(single_rates);
     const double gflops = joules_rate * 6.0 * static_cast<double>(macs) / 1e9;
     std::ifstream loadavg("/proc/loadavg");
     std::string load;
@@ -232,19 +234,19 @@ int main(int argc, char** argv) {
 
     fmt::print(
         "train_throughput: {} ({} MACs), batch {}, {} samples per run, {} thread(s), SGD momentum, "
-        "medians of {} runs; load average {}\n",
+        "medians of {} runs (ratios: of each run's); load average {}\n",
         arch.name.empty() ? arch_path : arch.name, macs, batch, samples, threads, repeats, load);
     const auto row = [](const std::string& label, double rate, const std::string& note) {
       fmt::print("  {:<44}{:>8.0f} samples/s   {}\n", label, rate, note);
     };
     row("joules trainer", joules_rate, "");
-    row("python, nn.Linear fc layers", linear_rate,
-        fmt::format("joules/python {:.2f}x", joules_rate / linear_rate));
-    row("python, fc layers as 1x1 convs (as joules)", conv_rate,
-        fmt::format("joules/python {:.2f}x", joules_rate / conv_rate));
-    row("one joules training, 1 thread", single_rate, "(whole calls: build, train, evaluate)");
-    row("two joules trainings at once, 1 thread each", pair_rate,
-        fmt::format("{:.2f}x one", pair_rate / single_rate));
+    row("python, nn.Linear fc layers", median(linear_rates),
+        fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, linear_rates)));
+    row("python, fc layers as 1x1 convs (as joules)", median(conv_rates),
+        fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, conv_rates)));
+    row("one joules training, 1 thread", median(single_rates), "(whole calls: build, train, evaluate)");
+    row("two joules trainings at once, 1 thread each", median(pair_rates),
+        fmt::format("{:.2f}x one", median_ratio(pair_rates, single_rates)));
     fmt::print(
         "  achieved {:.1f} GFLOP/s (6 x MACs per training sample); large matrix product {}x{}x{}: "
         "torch::mm {:.1f} GFLOP/s ({:.2f}x), oneDNN {:.1f} GFLOP/s ({:.2f}x)\n",
