@@ -21,59 +21,53 @@ struct Geometry {
   }
 };
 
-class MaxPoolTest : public ::testing::TestWithParam<Geometry> {};
-
-TEST_P(MaxPoolTest, MatchesLibTorchForwardAndBackward) {
-  const Geometry& g = GetParam();
-  torch::manual_seed(1);
-  // Small integers: many ties inside windows; a NaN too.
-  torch::Tensor x = torch::randint(0, 3, g.input).to(torch::kFloat);
-  x.view(-1)[x.numel() / 2] = std::numeric_limits<float>::quiet_NaN();
+// Our pooling and LibTorch's of x, forward (with and without autograd) and backward, on one
+// and two threads, compared to the bit (NaN as -7).
+void expect_same_as_libtorch(PoolOp op, const torch::Tensor& x, const Geometry& g) {
+  const auto ours = [&](const torch::Tensor& t) {
+    return op == PoolOp::max ? max_pool2d(t, g.kernel, g.stride, g.padding)
+                             : avg_pool2d(t, g.kernel, g.stride, g.padding);
+  };
+  const auto theirs = [&](const torch::Tensor& t) {
+    const std::vector<std::int64_t> k{g.kernel.h, g.kernel.w}, s{g.stride.h, g.stride.w},
+        p{g.padding.h, g.padding.w};
+    return op == PoolOp::max ? torch::max_pool2d(t, k, s, p) : torch::avg_pool2d(t, k, s, p);
+  };
+  const auto same = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return a.sizes() == b.sizes() && torch::equal(a.nan_to_num(-7), b.nan_to_num(-7));
+  };
   for (int threads : {1, 2}) {
     IntraOpThreads guard(threads);
     torch::Tensor ours_in = x.clone().requires_grad_();
     torch::Tensor theirs_in = x.clone().requires_grad_();
-    const torch::Tensor ours = max_pool2d(ours_in, g.kernel, g.stride, g.padding);
-    const torch::Tensor theirs = torch::max_pool2d(theirs_in, {g.kernel.h, g.kernel.w},
-                                                   {g.stride.h, g.stride.w}, {g.padding.h, g.padding.w});
-    ASSERT_EQ(ours.sizes(), theirs.sizes());
-    EXPECT_TRUE(torch::equal(ours.nan_to_num(-7), theirs.nan_to_num(-7))) << "threads " << threads;
-    const torch::Tensor grad = torch::randn(ours.sizes());
-    ours.backward(grad);
-    theirs.backward(grad);
-    EXPECT_TRUE(torch::equal(ours_in.grad(), theirs_in.grad())) << "threads " << threads;
+    const torch::Tensor ours_out = ours(ours_in);
+    const torch::Tensor theirs_out = theirs(theirs_in);
+    ASSERT_TRUE(same(ours_out, theirs_out)) << "threads " << threads;
+    const torch::Tensor grad = torch::randn(ours_out.sizes());
+    ours_out.backward(grad);
+    theirs_out.backward(grad);
+    EXPECT_TRUE(same(ours_in.grad(), theirs_in.grad())) << "threads " << threads;
 
-    torch::NoGradGuard no_grad;  // the inference path, without indices
-    EXPECT_TRUE(
-        torch::equal(max_pool2d(x, g.kernel, g.stride, g.padding).nan_to_num(-7), theirs.nan_to_num(-7)));
+    torch::NoGradGuard no_grad;  // the inference path (max: without indices)
+    EXPECT_TRUE(same(ours(x), theirs_out)) << "threads " << threads;
   }
+}
+
+class MaxPoolTest : public ::testing::TestWithParam<Geometry> {};
+
+TEST_P(MaxPoolTest, MatchesLibTorchForwardAndBackward) {
+  torch::manual_seed(1);
+  // Small integers: many ties inside windows; a NaN too.
+  torch::Tensor x = torch::randint(0, 3, GetParam().input).to(torch::kFloat);
+  x.view(-1)[x.numel() / 2] = std::numeric_limits<float>::quiet_NaN();
+  expect_same_as_libtorch(PoolOp::max, x, GetParam());
 }
 
 class AvgPoolTest : public ::testing::TestWithParam<Geometry> {};
 
 TEST_P(AvgPoolTest, MatchesLibTorchForwardAndBackward) {
-  const Geometry& g = GetParam();
   torch::manual_seed(2);
-  const torch::Tensor x = torch::randn(g.input);
-  for (int threads : {1, 2}) {
-    IntraOpThreads guard(threads);
-    torch::Tensor ours_in = x.clone().requires_grad_();
-    torch::Tensor theirs_in = x.clone().requires_grad_();
-    const torch::Tensor ours = avg_pool2d(ours_in, g.kernel, g.stride, g.padding);
-    const torch::Tensor theirs = torch::avg_pool2d(theirs_in, {g.kernel.h, g.kernel.w},
-                                                   {g.stride.h, g.stride.w}, {g.padding.h, g.padding.w});
-    ASSERT_EQ(ours.sizes(), theirs.sizes());
-    EXPECT_TRUE(torch::equal(ours, theirs)) << "threads " << threads << "\n" << (ours - theirs).abs().max();
-    const torch::Tensor grad = torch::randn(ours.sizes());
-    ours.backward(grad);
-    theirs.backward(grad);
-    EXPECT_TRUE(torch::equal(ours_in.grad(), theirs_in.grad()))
-        << "threads " << threads << "\n"
-        << (ours_in.grad() - theirs_in.grad()).abs().max();
-
-    torch::NoGradGuard no_grad;
-    EXPECT_TRUE(torch::equal(avg_pool2d(x, g.kernel, g.stride, g.padding), theirs));
-  }
+  expect_same_as_libtorch(PoolOp::avg, torch::randn(GetParam().input), GetParam());
 }
 
 const auto kWindows =
