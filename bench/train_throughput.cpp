@@ -172,8 +172,8 @@ int main(int argc, char** argv) {
         joules::training_malloc_tunables(), python, shell_quote(script),
         shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples, batch, threads,
         options.learning_rate, options.momentum);
-    auto python_rate = [&](const char* fc) {
-      const auto out = nlohmann::json::parse(run_capture(peer + " --fc " + fc));
+    auto python_rate = [&](const std::string& flags) {
+      const auto out = nlohmann::json::parse(run_capture(peer + " " + flags));
       return out.at("samples_per_s").at(0).get<double>();
     };
     auto joules_run = [&](std::uint64_t seed, int run_threads) {
@@ -185,14 +185,15 @@ int main(int argc, char** argv) {
       return r;
     };
 
-    std::vector<double> joules_rates, linear_rates, conv_rates, single_rates, pair_rates;
+    std::vector<double> joules_rates, linear_rates, conv_rates, last_rates, single_rates, pair_rates;
     tbb::task_arena arena(2);
     joules_run(100, threads);  // warm-up: first touch of the data, oneDNN's kernel generation
     for (int r = 0; r < repeats; ++r) {
       const joules::TrainResult one = joules_run(r, threads);
       joules_rates.push_back(static_cast<double>(one.samples_seen) / one.train_seconds);
-      linear_rates.push_back(python_rate("linear"));
-      conv_rates.push_back(python_rate("conv"));
+      linear_rates.push_back(python_rate("--fc linear"));
+      conv_rates.push_back(python_rate("--fc conv"));
+      last_rates.push_back(python_rate("--fc conv --channels-last"));
       // Two trainings at once with one thread each, in TBB tasks as the search runs its jobs,
       // against one (whole calls: model building, training and evaluation). One thread each
       // always: libgomp keeps a thread pool per training thread, and once more threads exist
@@ -210,12 +211,12 @@ int main(int argc, char** argv) {
       pair_rates.push_back(static_cast<double>(pair[0].samples_seen + pair[1].samples_seen) /
                            seconds_since(start));
       if (verbose) {
-        fmt::print(
-            stderr,
-            "run {}: joules {:.0f}, python linear {:.0f}, python conv {:.0f}; one thread: one joules {:.0f}, "
-            "two joules {:.0f} samples/s\n",
-            r + 1, joules_rates.back(), linear_rates.back(), conv_rates.back(), single_rates.back(),
-            pair_rates.back());
+        fmt::print(stderr,
+                   "run {}: joules {:.0f}, python linear {:.0f}, conv {:.0f}, conv channels-last {:.0f}; one "
+                   "thread: "
+                   "one joules {:.0f}, two joules {:.0f} samples/s\n",
+                   r + 1, joules_rates.back(), linear_rates.back(), conv_rates.back(), last_rates.back(),
+                   single_rates.back(), pair_rates.back());
       }
     }
     const auto [mm_gflops, onednn_gflops] = matmul_gflops(threads);
@@ -244,6 +245,8 @@ int main(int argc, char** argv) {
         fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, linear_rates)));
     row("python, fc layers as 1x1 convs (as joules)", median(conv_rates),
         fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, conv_rates)));
+    row("python, 1x1-conv fc layers, channels-last", median(last_rates),
+        fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, last_rates)));
     row("one joules training, 1 thread", median(single_rates), "(whole calls: build, train, evaluate)");
     row("two joules trainings at once, 1 thread each", median(pair_rates),
         fmt::format("{:.2f}x one", median_ratio(pair_rates, single_rates)));
