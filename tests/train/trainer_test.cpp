@@ -1,0 +1,276 @@
+// Short training runs on small datasets written by the tests: learning, determinism (also
+// next to a concurrent training), divergence, time budget, stop flag, failures as results,
+// progress, saving, threads. Through the torch-free API the search uses.
+
+#include "train/trainer.hpp"
+
+#include <filesystem>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "space/architecture_yaml.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/train/dataset_files.hpp"
+#include "train/threads.hpp"
+
+namespace joules {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// A tiny conv net for 8x8 grey images of 3 classes.
+const char* kTinyNet = R"(
+name: tiny
+input: [1, 8, 8]
+layers:
+  - conv: {filters: 4, kernel: 3, padding: 1, batch_norm: true}
+  - pool: {op: max, kernel: 2}
+  - fc: {units: 16, dropout: 0.1}
+  - fc: {units: 3}
+)";
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir;
+    testing::write_idx_dataset(dir_->path().string(), /*train=*/600, /*test=*/100, /*classes=*/3, /*gzipped=*/true);
+    DataOptions o;
+    o.kind = DatasetKind::mnist_idx;
+    o.path = dir_->path().string();
+    o.validation_size = 100;
+    data_ = load_data(o);
+  }
+  static void TearDownTestSuite() {
+    data_.reset();
+    delete dir_;
+  }
+
+  static TrainOptions options() {
+    TrainOptions o;
+    o.epochs = 2;
+    o.batch_size = 32;
+    o.learning_rate = 0.05;
+    o.seed = 1;
+    o.loss_every_steps = 4;
+    return o;
+  }
+
+  const Architecture arch_ = parse_architecture(kTinyNet, "tiny.yaml");
+  static testing::TempDir* dir_;
+  static std::shared_ptr<const Data> data_;
+};
+
+testing::TempDir* TrainerTest::dir_ = nullptr;
+std::shared_ptr<const Data> TrainerTest::data_;
+
+TEST_F(TrainerTest, LearnsAndReportsTheRun) {
+  TrainOptions o = options();
+  o.evaluate_test = true;
+  const TrainResult r = train_architecture(arch_, *data_, o);
+  ASSERT_EQ(r.status, TrainStatus::ok) << r.reason;
+  EXPECT_EQ(r.reason, "");
+  ASSERT_TRUE(r.validation_accuracy.has_value());
+  EXPECT_GE(*r.validation_accuracy, 0.9);
+  ASSERT_TRUE(r.test_accuracy.has_value());
+  EXPECT_GE(*r.test_accuracy, 0.9);
+  // 500 training samples, batches of 32: 15 full batches per epoch (the rest is dropped).
+  EXPECT_EQ(r.steps, 30);
+  EXPECT_EQ(r.samples_seen, 30 * 32);
+  ASSERT_EQ(r.loss_curve.size(), 8u);  // every 4 steps, and the last 2
+  EXPECT_EQ(r.loss_curve.back().step, 30);
+  EXPECT_DOUBLE_EQ(r.loss_curve.back().epoch, 960.0 / 500.0);
+  EXPECT_LT(r.loss_curve.back().loss, r.loss_curve.front().loss);
+  EXPECT_GT(r.seconds, 0.0);
+  EXPECT_GE(r.seconds, r.train_seconds);
+}
+
+TEST_F(TrainerTest, SameSeedAndThreadsGiveTheSameResult) {
+  for (int threads : {1, 2}) {
+    TrainOptions o = options();
+    o.threads = threads;
+    TrainResult a = train_architecture(arch_, *data_, o);
+    TrainResult b = train_architecture(arch_, *data_, o);
+    ASSERT_EQ(a.status, TrainStatus::ok) << a.reason;
+    a.seconds = b.seconds = a.train_seconds = b.train_seconds = 0;
+    EXPECT_EQ(a, b) << "threads " << threads;
+  }
+  TrainOptions o = options();
+  const TrainResult a = train_architecture(arch_, *data_, o);
+  o.seed = 2;
+  const TrainResult c = train_architecture(arch_, *data_, o);
+  EXPECT_NE(a.loss_curve, c.loss_curve);
+}
+
+TEST_F(TrainerTest, AConcurrentTrainingDoesNotChangeTheResult) {
+  TrainOptions o = options();
+  TrainResult alone = train_architecture(arch_, *data_, o);
+  TrainResult together;
+  TrainOptions other = options();
+  other.seed = 9;
+  other.optimizer = OptimizerKind::adam;
+  other.learning_rate = 0.01;
+  std::thread neighbour([&] { train_architecture(arch_, *data_, other); });
+  together = train_architecture(arch_, *data_, o);
+  neighbour.join();
+  alone.seconds = together.seconds = alone.train_seconds = together.train_seconds = 0;
+  EXPECT_EQ(alone, together);
+}
+
+TEST_F(TrainerTest, StepsAndTrainingSubsetBoundTheRun) {
+  TrainOptions o = options();
+  o.steps = 7;
+  o.train_samples = 64;
+  o.batch_size = 16;  // 4 batches per epoch: 7 steps run into a second epoch
+  const TrainResult r = train_architecture(arch_, *data_, o);
+  ASSERT_EQ(r.status, TrainStatus::ok) << r.reason;
+  EXPECT_EQ(r.steps, 7);
+  EXPECT_EQ(r.samples_seen, 7 * 16);
+  EXPECT_DOUBLE_EQ(r.loss_curve.back().epoch, 7.0 * 16 / 64);
+
+  o.train_samples = 10;  // fewer samples than a batch: one batch of all of them
+  const TrainResult small = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(small.samples_seen, 7 * 10);
+}
+
+TEST_F(TrainerTest, ADivergingLossEndsAsDivergedWithoutAccuracy) {
+  TrainOptions o = options();
+  o.learning_rate = 1e12;
+  o.evaluate_test = true;
+  TrainResult r;
+  EXPECT_NO_THROW(r = train_architecture(arch_, *data_, o));
+  EXPECT_EQ(r.status, TrainStatus::diverged);
+  EXPECT_THAT(r.reason, ::testing::AnyOf(HasSubstr("the training loss became"), HasSubstr("the weights became NaN")));
+  EXPECT_FALSE(r.validation_accuracy.has_value());
+  EXPECT_FALSE(r.test_accuracy.has_value());
+  EXPECT_LT(r.steps, 60);
+}
+
+TEST_F(TrainerTest, TheTimeBudgetTruncatesTheRunWhichIsStillEvaluated) {
+  TrainOptions o = options();
+  o.epochs = 1000;
+  o.time_budget_s = 0.05;
+  const TrainResult r = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(r.status, TrainStatus::truncated);
+  EXPECT_THAT(r.reason, StartsWith("time budget of 0.05 s reached after "));
+  EXPECT_THAT(r.reason, HasSubstr(" of 15000 steps"));
+  EXPECT_LT(r.steps, 15000);
+  EXPECT_GE(r.train_seconds, 0.05);
+  EXPECT_TRUE(r.validation_accuracy.has_value());
+}
+
+TEST_F(TrainerTest, TheStopFlagEndsTheRunWithoutEvaluation) {
+  std::atomic<bool> stop{false};
+  TrainHooks hooks;
+  hooks.stop = &stop;
+  hooks.progress_interval_s = 0;
+  std::int64_t reports = 0;
+  hooks.on_progress = [&](const TrainProgress& p) {
+    ++reports;
+    if (p.step >= 3) stop = true;  // as SIGINT would, from elsewhere
+  };
+  TrainOptions o = options();
+  o.save_path = (dir_->path() / "stopped.pt").string();
+  const TrainResult r = train_architecture(arch_, *data_, o, hooks);
+  EXPECT_EQ(r.status, TrainStatus::truncated);
+  EXPECT_EQ(r.reason, "stopped after 3 of 30 steps");
+  EXPECT_EQ(r.steps, 3);
+  EXPECT_FALSE(r.validation_accuracy.has_value());
+  EXPECT_FALSE(std::filesystem::exists(o.save_path));
+  EXPECT_GE(reports, 3);
+}
+
+TEST_F(TrainerTest, ProgressReportsCountUpAndEndWithDone) {
+  std::vector<TrainProgress> seen;
+  TrainHooks hooks;
+  hooks.progress_interval_s = 0;
+  hooks.on_progress = [&](const TrainProgress& p) { seen.push_back(p); };
+  const TrainResult r = train_architecture(arch_, *data_, options(), hooks);
+  ASSERT_EQ(r.status, TrainStatus::ok) << r.reason;
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen.front().step, 1);
+  EXPECT_EQ(seen.front().epoch, 1);
+  EXPECT_TRUE(seen.back().done);
+  EXPECT_EQ(seen.back().step, 30);
+  EXPECT_EQ(seen.back().total_steps, 30);
+  EXPECT_EQ(seen.back().epochs, 2);
+  EXPECT_EQ(seen.back().epoch, 2);
+  EXPECT_EQ(seen.back().samples_seen, 960);
+  EXPECT_LT(seen.back().learning_rate, 0.05 * 0.01);  // cosine schedule, at its end
+}
+
+TEST_F(TrainerTest, FailuresAreResultsNotExceptions) {
+  const Architecture wrong_outputs =
+      parse_architecture("input: [1, 8, 8]\nlayers:\n  - fc: {units: 4}\n", "four.yaml");
+  TrainResult r = train_architecture(wrong_outputs, *data_, options());
+  EXPECT_EQ(r.status, TrainStatus::failed);
+  EXPECT_EQ(r.reason, "layers[0]: the network outputs 4 values per sample but the data has 3 classes");
+
+  const Architecture wrong_input =
+      parse_architecture("input: [1, 28, 28]\nlayers:\n  - fc: {units: 3}\n", "big.yaml");
+  r = train_architecture(wrong_input, *data_, options());
+  EXPECT_EQ(r.status, TrainStatus::failed);
+  EXPECT_EQ(r.reason, "input: the network takes 1x28x28 inputs but the data's samples are 1x8x8");
+
+  TrainOptions o = options();
+  o.batch_size = 0;
+  r = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(r.status, TrainStatus::failed);
+  EXPECT_EQ(r.reason, "batch_size: must be >= 1, got 0");
+
+  o = options();
+  o.train_samples = 100000;
+  r = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(r.status, TrainStatus::failed);
+  EXPECT_EQ(r.reason, "train_samples: 100000 is more than the 500 samples of the training split");
+
+  TrainHooks hooks;
+  hooks.on_progress = [](const TrainProgress&) { throw std::runtime_error("display broke"); };
+  r = train_architecture(arch_, *data_, options(), hooks);
+  EXPECT_EQ(r.status, TrainStatus::failed);
+  EXPECT_EQ(r.reason, "display broke");
+  EXPECT_FALSE(r.validation_accuracy.has_value());
+}
+
+TEST_F(TrainerTest, SavesTheWeightsWhenAsked) {
+  TrainOptions o = options();
+  o.steps = 3;
+  o.save_path = (dir_->path() / "weights" / "tiny.pt").string();
+  std::filesystem::create_directories(dir_->path() / "weights");
+  const TrainResult r = train_architecture(arch_, *data_, o);
+  ASSERT_EQ(r.status, TrainStatus::ok) << r.reason;
+  ASSERT_TRUE(std::filesystem::exists(o.save_path));
+  EXPECT_GT(std::filesystem::file_size(o.save_path), 4u * (4 * 9 + 4 + 8 + 16 * 64 + 16 + 3 * 16 + 3));
+
+  o.save_path = (dir_->path() / "no-such-dir" / "tiny.pt").string();
+  const TrainResult unsaved = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(unsaved.status, TrainStatus::failed);
+  EXPECT_THAT(unsaved.reason, HasSubstr("trained, but saving the weights failed"));
+}
+
+TEST_F(TrainerTest, RunsOnTheRequestedThreadsAndRestoresTheCallersCount) {
+  const int before = intra_op_threads();
+  int inside = 0;
+  TrainHooks hooks;
+  hooks.progress_interval_s = 0;
+  hooks.on_progress = [&](const TrainProgress&) { inside = intra_op_threads(); };
+  TrainOptions o = options();
+  o.steps = 2;
+  o.threads = before == 2 ? 3 : 2;
+  const TrainResult r = train_architecture(arch_, *data_, o, hooks);
+  ASSERT_EQ(r.status, TrainStatus::ok) << r.reason;
+  EXPECT_EQ(inside, o.threads);
+  EXPECT_EQ(intra_op_threads(), before);
+}
+
+TEST(TrainStatusTest, NamesAreTheOnesWrittenInRunDirectories) {
+  EXPECT_EQ(to_string(TrainStatus::ok), "ok");
+  EXPECT_EQ(to_string(TrainStatus::diverged), "diverged");
+  EXPECT_EQ(to_string(TrainStatus::truncated), "truncated");
+  EXPECT_EQ(to_string(TrainStatus::failed), "failed");
+}
+
+}  // namespace
+}  // namespace joules

@@ -1,0 +1,98 @@
+#pragma once
+// Training data: a labelled image set loaded once into memory, split into training and
+// validation parts, and shared read-only by every training that runs in the process.
+// Torch-free on purpose: search/ and cli/ include it without paying LibTorch's compile cost.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "space/architecture.hpp"
+
+namespace joules {
+
+namespace yaml {
+class Value;
+}
+
+enum class DatasetKind {
+  fashion_mnist,  // IDX files, default path /usr/share/datasets/fashion-mnist (Debian's package)
+  mnist_idx,      // any MNIST-format IDX files: a directory with the four standard file names
+  cifar10,        // CIFAR-10 binary version: data_batch_1..5.bin and test_batch.bin
+};
+
+/// "fashion-mnist", "mnist-idx" or "cifar10": the name used in YAML and on the command line.
+std::string_view to_string(DatasetKind kind);
+
+/// Where the data comes from and how the training set is split.
+struct DataOptions {
+  DatasetKind kind = DatasetKind::fashion_mnist;
+  /// A directory holding the dataset's files. IDX: train-images-idx3-ubyte,
+  /// train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each gzipped
+  /// (".gz") or raw (also the "train-images.idx3-ubyte" spelling). CIFAR-10:
+  /// data_batch_N.bin (N = 1, 2, ...) and test_batch.bin, in the directory or in its
+  /// cifar-10-batches-bin/ subdirectory. Empty: the kind's default (only fashion-mnist has one).
+  std::string path;
+  /// Samples of the training set held out for validation (search-time accuracy); the test
+  /// set is kept for final evaluation only. Must leave at least one training sample.
+  std::int64_t validation_size = 5000;
+  /// Seeds the permutation that picks the validation samples and orders the training samples
+  /// (TrainOptions::train_samples takes a prefix of that order).
+  std::uint64_t split_seed = 0;
+
+  bool operator==(const DataOptions&) const = default;
+};
+
+/// The directory `options` reads from: `path`, or the kind's default when it is empty.
+/// Throws std::invalid_argument when the kind has no default and `path` is empty.
+std::string data_directory(const DataOptions& options);
+
+/// Reads the `data:` section of a config. Keys: kind, path, validation_size, split_seed.
+/// Throws InputError naming the file, line and key.
+DataOptions parse_data_options(const yaml::Value& node);
+
+/// Writes options as YAML that parse_data_options() reads back to the same options, except
+/// that an empty path is written as data_directory() (the resolved default).
+std::string to_yaml(const DataOptions& options);
+
+/// A dataset in memory: images as bytes (normalised per batch with the training split's
+/// per-channel mean and standard deviation), labels, the validation split and the test set.
+/// Immutable after load_data(); every member is safe to call from several threads at once,
+/// and trainings running concurrently share one instance.
+class Data {
+ public:
+  struct Tensors;  // the tensors themselves, defined in train/data_tensors.hpp (LibTorch)
+
+  explicit Data(std::unique_ptr<const Tensors> tensors);
+  ~Data();
+  Data(const Data&) = delete;
+  Data& operator=(const Data&) = delete;
+
+  const DataOptions& options() const;
+  /// Shape of one sample, e.g. 1x28x28 for Fashion-MNIST.
+  Shape input() const;
+  /// Number of classes (labels are 0 .. classes() - 1).
+  std::int64_t classes() const;
+  /// Samples in the training split (training file minus validation), the validation split
+  /// and the test set.
+  std::int64_t train_size() const;
+  std::int64_t validation_size() const;
+  std::int64_t test_size() const;
+  /// Per-channel statistics of the training split, in pixel units (0..255).
+  double channel_mean(std::int64_t channel) const;
+  double channel_std(std::int64_t channel) const;
+
+  const Tensors& tensors() const { return *tensors_; }
+
+ private:
+  std::unique_ptr<const Tensors> tensors_;
+};
+
+/// Loads a dataset into memory (decompressing gzipped files) and splits it.
+/// Throws InputError naming the file for a missing directory or file and for malformed,
+/// truncated or inconsistent contents, and SpecError("validation_size", ...) when the split
+/// leaves no training sample.
+std::shared_ptr<const Data> load_data(const DataOptions& options);
+
+}  // namespace joules

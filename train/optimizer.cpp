@@ -1,0 +1,64 @@
+#include "train/optimizer.hpp"
+
+#include <cmath>
+
+namespace joules {
+
+FlatOptimizer::FlatOptimizer(const std::vector<torch::Tensor>& parameters, const TrainOptions& options)
+    : options_(options) {
+  std::int64_t total = 0;
+  for (const auto& p : parameters) total += p.numel();
+  weights_ = torch::empty({total});
+  grads_ = torch::zeros({total});
+  momentum_ = torch::zeros({total});
+  if (options.optimizer == OptimizerKind::adam) {
+    second_ = torch::zeros({total});
+    scratch_ = torch::empty({total});
+  }
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (auto p : parameters) {
+    const std::int64_t n = p.numel();
+    torch::Tensor weights = weights_.narrow(0, offset, n).view(p.sizes());
+    weights.copy_(p);
+    p.set_data(weights);
+    p.mutable_grad() = grads_.narrow(0, offset, n).view(p.sizes());
+    offset += n;
+  }
+}
+
+void FlatOptimizer::zero_grad() { grads_.zero_(); }
+
+void FlatOptimizer::step(double learning_rate) {
+  torch::NoGradGuard no_grad;
+  ++steps_;
+  const double decay = options_.weight_decay;
+  if (decay != 0.0) grads_.add_(weights_, decay);
+  if (options_.optimizer == OptimizerKind::sgd) {
+    // PyTorch: buf = grad at the first step, then buf = momentum * buf + grad; the buffer
+    // starts at zero, which gives the same first step.
+    if (options_.momentum != 0.0) {
+      momentum_.mul_(options_.momentum).add_(grads_);
+      weights_.add_(momentum_, -learning_rate);
+    } else {
+      weights_.add_(grads_, -learning_rate);
+    }
+    return;
+  }
+  const double beta1 = options_.adam_beta1;
+  const double beta2 = options_.adam_beta2;
+  const double correction1 = 1.0 - std::pow(beta1, static_cast<double>(steps_));
+  const double correction2 = 1.0 - std::pow(beta2, static_cast<double>(steps_));
+  momentum_.mul_(beta1).add_(grads_, 1.0 - beta1);
+  second_.mul_(beta2).addcmul_(grads_, grads_, 1.0 - beta2);
+  at::sqrt_out(scratch_, second_);
+  scratch_.div_(std::sqrt(correction2)).add_(options_.adam_epsilon);
+  weights_.addcdiv_(momentum_, scratch_, -learning_rate / correction1);
+}
+
+bool FlatOptimizer::weights_finite() const {
+  torch::NoGradGuard no_grad;
+  return torch::isfinite(weights_).all().item<bool>();
+}
+
+}  // namespace joules

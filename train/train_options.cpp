@@ -1,0 +1,133 @@
+// TrainOptions: names, validation and the `training:` YAML section. Torch-free.
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "train/trainer.hpp"
+#include "util/input_error.hpp"
+#include "util/yaml_reader.hpp"
+
+namespace joules {
+namespace {
+
+void require(bool ok, const char* key, const std::string& message) {
+  if (!ok) throw SpecError(key, message);
+}
+
+}  // namespace
+
+std::string_view to_string(OptimizerKind kind) { return kind == OptimizerKind::sgd ? "sgd" : "adam"; }
+
+std::string_view to_string(LrSchedule schedule) {
+  switch (schedule) {
+    case LrSchedule::constant: return "constant";
+    case LrSchedule::cosine: return "cosine";
+    case LrSchedule::linear: return "linear";
+  }
+  return "?";
+}
+
+std::string_view to_string(TrainStatus status) {
+  switch (status) {
+    case TrainStatus::ok: return "ok";
+    case TrainStatus::diverged: return "diverged";
+    case TrainStatus::truncated: return "truncated";
+    case TrainStatus::failed: return "failed";
+  }
+  return "?";
+}
+
+void validate(const TrainOptions& o) {
+  require(o.steps >= 0, "steps", fmt::format("must be >= 0 (0: use epochs), got {}", o.steps));
+  require(o.steps > 0 || o.epochs >= 1, "epochs", fmt::format("must be >= 1, got {}", o.epochs));
+  require(o.train_samples >= 0, "train_samples",
+          fmt::format("must be >= 0 (0: the whole training split), got {}", o.train_samples));
+  require(o.batch_size >= 1, "batch_size", fmt::format("must be >= 1, got {}", o.batch_size));
+  require(std::isfinite(o.learning_rate) && o.learning_rate > 0, "learning_rate",
+          fmt::format("must be a number > 0, got {}", o.learning_rate));
+  require(o.momentum >= 0 && o.momentum < 1, "momentum", fmt::format("must be in [0, 1), got {}", o.momentum));
+  require(o.adam_beta1 >= 0 && o.adam_beta1 < 1, "adam_beta1",
+          fmt::format("must be in [0, 1), got {}", o.adam_beta1));
+  require(o.adam_beta2 >= 0 && o.adam_beta2 < 1, "adam_beta2",
+          fmt::format("must be in [0, 1), got {}", o.adam_beta2));
+  require(std::isfinite(o.adam_epsilon) && o.adam_epsilon > 0, "adam_epsilon",
+          fmt::format("must be a number > 0, got {}", o.adam_epsilon));
+  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay",
+          fmt::format("must be a number >= 0, got {}", o.weight_decay));
+  require(o.threads >= 1 && o.threads <= 1024, "threads", fmt::format("must be in [1, 1024], got {}", o.threads));
+  require(std::isfinite(o.time_budget_s) && o.time_budget_s >= 0, "time_budget_s",
+          fmt::format("must be a number of seconds >= 0 (0: no limit), got {}", o.time_budget_s));
+  require(o.eval_batch_size >= 1, "eval_batch_size", fmt::format("must be >= 1, got {}", o.eval_batch_size));
+  require(o.loss_every_steps >= 1, "loss_every_steps", fmt::format("must be >= 1, got {}", o.loss_every_steps));
+}
+
+TrainOptions parse_train_options(const yaml::Value& node) {
+  TrainOptions o;
+  if (!node.defined() || node.is_null()) return o;
+  if (!node.is_map()) node.fail("expected a map of training options (epochs, batch_size, optimizer, ...)");
+  node.allow_keys({"epochs", "steps", "train_samples", "batch_size", "optimizer", "learning_rate", "schedule",
+                   "momentum", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "seed", "threads",
+                   "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps"});
+  const auto integer = [&](const char* key, auto& field, std::int64_t lo, std::int64_t hi) {
+    if (const auto v = node.get(key); v.defined()) field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
+  };
+  const auto number = [&](const char* key, double& field, double lo, double hi) {
+    if (const auto v = node.get(key); v.defined()) field = v.as_double(lo, hi);
+  };
+  integer("epochs", o.epochs, 1, INT64_MAX);
+  integer("steps", o.steps, 0, INT64_MAX);
+  integer("train_samples", o.train_samples, 0, INT64_MAX);
+  integer("batch_size", o.batch_size, 1, INT64_MAX);
+  if (const auto v = node.get("optimizer"); v.defined()) {
+    o.optimizer = static_cast<OptimizerKind>(v.as_choice({"sgd", "adam"}));
+  }
+  if (const auto v = node.get("schedule"); v.defined()) {
+    o.schedule = static_cast<LrSchedule>(v.as_choice({"constant", "cosine", "linear"}));
+  }
+  // Ranges are checked once, by validate(), and reported at the key's line below.
+  const double inf = HUGE_VAL;
+  number("learning_rate", o.learning_rate, -inf, inf);
+  number("momentum", o.momentum, -inf, inf);
+  number("adam_beta1", o.adam_beta1, -inf, inf);
+  number("adam_beta2", o.adam_beta2, -inf, inf);
+  number("adam_epsilon", o.adam_epsilon, -inf, inf);
+  number("weight_decay", o.weight_decay, -inf, inf);
+  number("time_budget_s", o.time_budget_s, -inf, inf);
+  integer("seed", o.seed, 0, INT64_MAX);
+  integer("threads", o.threads, 1, 1024);
+  if (const auto v = node.get("evaluate_test"); v.defined()) o.evaluate_test = v.as_bool();
+  integer("eval_batch_size", o.eval_batch_size, 1, INT64_MAX);
+  integer("loss_every_steps", o.loss_every_steps, 1, INT64_MAX);
+  try {
+    validate(o);
+  } catch (const SpecError& e) {
+    node.fail_at(e);
+  }
+  return o;
+}
+
+std::string to_yaml(const TrainOptions& o) {
+  std::string out;
+  out += fmt::format("epochs: {}\n", o.epochs);
+  out += fmt::format("steps: {}\n", o.steps);
+  out += fmt::format("train_samples: {}\n", o.train_samples);
+  out += fmt::format("batch_size: {}\n", o.batch_size);
+  out += fmt::format("optimizer: {}\n", to_string(o.optimizer));
+  out += fmt::format("learning_rate: {}\n", o.learning_rate);
+  out += fmt::format("schedule: {}\n", to_string(o.schedule));
+  out += fmt::format("momentum: {}\n", o.momentum);
+  out += fmt::format("adam_beta1: {}\n", o.adam_beta1);
+  out += fmt::format("adam_beta2: {}\n", o.adam_beta2);
+  out += fmt::format("adam_epsilon: {}\n", o.adam_epsilon);
+  out += fmt::format("weight_decay: {}\n", o.weight_decay);
+  out += fmt::format("seed: {}\n", o.seed);
+  out += fmt::format("threads: {}\n", o.threads);
+  out += fmt::format("time_budget_s: {}\n", o.time_budget_s);
+  out += fmt::format("evaluate_test: {}\n", o.evaluate_test);
+  out += fmt::format("eval_batch_size: {}\n", o.eval_batch_size);
+  out += fmt::format("loss_every_steps: {}\n", o.loss_every_steps);
+  return out;
+}
+
+}  // namespace joules

@@ -1,0 +1,262 @@
+#include "train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <numbers>
+
+#include <fmt/format.h>
+
+#include "space/analysis.hpp"
+#include "train/data_tensors.hpp"
+#include "train/model.hpp"
+#include "train/optimizer.hpp"
+#include "train/threads.hpp"
+#include "util/input_error.hpp"
+#include "util/random.hpp"
+
+namespace joules {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool stop_requested(const TrainHooks& hooks) {
+  return hooks.stop != nullptr && hooks.stop->load(std::memory_order_relaxed);
+}
+
+double scheduled_learning_rate(const TrainOptions& o, std::int64_t step, std::int64_t total_steps) {
+  const double progress = static_cast<double>(step) / static_cast<double>(total_steps);
+  switch (o.schedule) {
+    case LrSchedule::constant: return o.learning_rate;
+    case LrSchedule::cosine: return o.learning_rate * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+    case LrSchedule::linear: return o.learning_rate * (1.0 - progress);
+  }
+  return o.learning_rate;
+}
+
+// Fraction of `index` rows classified correctly; nullopt when a stop was requested meanwhile.
+std::optional<double> accuracy(Network& network, const Data::Tensors& data, const torch::Tensor& images,
+                               const torch::Tensor& labels, const torch::Tensor& index,
+                               std::int64_t batch_size, const TrainHooks& hooks) {
+  const std::int64_t n = index.size(0);
+  if (n == 0) return std::nullopt;
+  network->eval();
+  c10::InferenceMode inference;
+  std::int64_t correct = 0;
+  torch::Tensor x;
+  for (std::int64_t start = 0; start < n; start += batch_size) {
+    if (stop_requested(hooks)) return std::nullopt;
+    const torch::Tensor rows = index.narrow(0, start, std::min(batch_size, n - start));
+    gather_images(data, images, rows, x);
+    const torch::Tensor predicted = network->forward(x).argmax(1);
+    correct += predicted.eq(labels.index_select(0, rows)).sum().item<std::int64_t>();
+  }
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+void fail(TrainResult& result, std::string reason) {
+  result.status = TrainStatus::failed;
+  result.reason = std::move(reason);
+  result.validation_accuracy.reset();
+  result.test_accuracy.reset();
+}
+
+std::string error_text(const std::exception& e) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
+  return e.what();
+}
+
+class Trainer {
+ public:
+  Trainer(const Architecture& arch, const Data& data, const TrainOptions& options, const TrainHooks& hooks,
+          TrainResult& result)
+      : arch_(arch), data_(data.tensors()), o_(options), hooks_(hooks), result_(result) {}
+
+  void run() {
+    Rng rng(o_.seed);
+    Network network(arch_, /*seed=*/rng.split());
+    Rng shuffle_rng(rng.split());
+    FlatOptimizer optimizer(network->parameters(), o_);
+
+    const std::int64_t samples = o_.train_samples > 0 ? o_.train_samples
+                                                      : static_cast<std::int64_t>(data_.train_order.size());
+    const std::int64_t batch = std::min(o_.batch_size, samples);
+    const std::int64_t steps_per_epoch = samples / batch;
+    const std::int64_t total_steps = o_.steps > 0 ? o_.steps : o_.epochs * steps_per_epoch;
+    const std::int64_t epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
+
+    std::vector<std::int64_t> order(data_.train_order.begin(), data_.train_order.begin() + samples);
+    torch::Tensor permutation = torch::empty({samples}, torch::kInt64);
+    torch::Tensor x;
+    torch::Tensor y;
+    double window_loss = 0.0;  // loss curve
+    std::int64_t window_steps = 0;
+    double report_loss = 0.0;  // progress reports
+    std::int64_t report_steps = 0;
+    auto last_report = Clock::now();
+    const auto start = Clock::now();
+    double learning_rate = o_.learning_rate;
+
+    auto report = [&](bool done) {
+      if (!hooks_.on_progress) return;
+      TrainProgress p;
+      p.step = result_.steps;
+      p.total_steps = total_steps;
+      p.epoch = std::min(epochs, result_.steps / steps_per_epoch + 1);
+      p.epochs = epochs;
+      p.samples_seen = result_.samples_seen;
+      p.loss = report_steps > 0 ? report_loss / static_cast<double>(report_steps) : 0.0;
+      p.learning_rate = learning_rate;
+      p.elapsed_s = seconds_since(start);
+      p.done = done;
+      hooks_.on_progress(p);
+      report_loss = 0.0;
+      report_steps = 0;
+      last_report = Clock::now();
+    };
+    auto close_window = [&] {
+      if (window_steps == 0) return;
+      result_.loss_curve.push_back(LossPoint{result_.steps,
+                                             static_cast<double>(result_.samples_seen) / static_cast<double>(samples),
+                                             window_loss / static_cast<double>(window_steps)});
+      window_loss = 0.0;
+      window_steps = 0;
+    };
+
+    network->train();
+    bool stopped = stop_requested(hooks_);
+    while (!stopped && result_.steps < total_steps) {
+      const std::int64_t in_epoch = result_.steps % steps_per_epoch;
+      if (in_epoch == 0) {
+        for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.index(i + 1)]);
+        std::copy(order.begin(), order.end(), permutation.data_ptr<std::int64_t>());
+      }
+      const torch::Tensor rows = permutation.narrow(0, in_epoch * batch, batch);
+      gather_images(data_, data_.images, rows, x);
+      y = data_.labels.index_select(0, rows);
+
+      learning_rate = scheduled_learning_rate(o_, result_.steps, total_steps);
+      optimizer.zero_grad();
+      const torch::Tensor loss = at::cross_entropy_loss(network->forward(x), y);
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        result_.status = TrainStatus::diverged;
+        result_.reason = fmt::format("the training loss became {} at step {} of {} (epoch {})", loss_value,
+                                     result_.steps + 1, total_steps, result_.steps / steps_per_epoch + 1);
+        close_window();
+        report(/*done=*/true);
+        return;
+      }
+      loss.backward();
+      optimizer.step(learning_rate);
+
+      ++result_.steps;
+      result_.samples_seen += batch;
+      window_loss += loss_value;
+      report_loss += loss_value;
+      ++window_steps;
+      ++report_steps;
+      if (window_steps == o_.loss_every_steps) close_window();
+      if (hooks_.on_progress && seconds_since(last_report) >= hooks_.progress_interval_s) report(false);
+      stopped = stop_requested(hooks_);
+      if (o_.time_budget_s > 0 && result_.steps < total_steps && seconds_since(start) >= o_.time_budget_s) {
+        result_.status = TrainStatus::truncated;
+        result_.reason = fmt::format("time budget of {} s reached after {} of {} steps", o_.time_budget_s,
+                                     result_.steps, total_steps);
+        break;
+      }
+    }
+    close_window();
+    result_.train_seconds = seconds_since(start);
+    report(/*done=*/true);
+    if (!optimizer.weights_finite()) {
+      result_.status = TrainStatus::diverged;
+      result_.reason = fmt::format("the weights became NaN or infinite by step {}", result_.steps);
+      return;
+    }
+    if (stopped) {
+      result_.status = TrainStatus::truncated;
+      result_.reason = fmt::format("stopped after {} of {} steps", result_.steps, total_steps);
+      return;
+    }
+    if (result_.status != TrainStatus::truncated) result_.status = TrainStatus::ok;
+
+    result_.validation_accuracy = accuracy(network, data_, data_.images, data_.labels, data_.validation_index,
+                                           o_.eval_batch_size, hooks_);
+    if (o_.evaluate_test) {
+      result_.test_accuracy = accuracy(network, data_, data_.test_images, data_.test_labels, data_.test_index,
+                                       o_.eval_batch_size, hooks_);
+    }
+    if (stop_requested(hooks_)) {
+      result_.status = TrainStatus::truncated;
+      result_.reason = "stopped during evaluation";
+      return;
+    }
+    if (!o_.save_path.empty()) {
+      try {
+        save_weights(network, o_.save_path);
+      } catch (const std::exception& e) {
+        result_.status = TrainStatus::failed;
+        result_.reason = fmt::format("trained, but saving the weights failed: {}", error_text(e));
+      }
+    }
+  }
+
+ private:
+  const Architecture& arch_;
+  const Data::Tensors& data_;
+  const TrainOptions& o_;
+  const TrainHooks& hooks_;
+  TrainResult& result_;
+};
+
+}  // namespace
+
+void check_compatible(const Architecture& arch, const Data& data) {
+  const NetworkAnalysis net = analyze(arch);
+  const Shape in = data.input();
+  if (arch.input != in) {
+    throw SpecError("input", fmt::format("the network takes {}x{}x{} inputs but the data's samples are {}x{}x{}",
+                                         arch.input.channels, arch.input.height, arch.input.width, in.channels,
+                                         in.height, in.width));
+  }
+  const std::int64_t outputs = net.output.channels * net.output.height * net.output.width;
+  if (outputs != data.classes()) {
+    throw SpecError(fmt::format("layers[{}]", arch.layers.size() - 1),
+                    fmt::format("the network outputs {} values per sample but the data has {} classes", outputs,
+                                data.classes()));
+  }
+}
+
+void check_compatible(const TrainOptions& options, const Data& data) {
+  if (options.train_samples > data.train_size()) {
+    throw SpecError("train_samples", fmt::format("{} is more than the {} samples of the training split",
+                                                 options.train_samples, data.train_size()));
+  }
+}
+
+TrainResult train_architecture(const Architecture& arch, const Data& data, const TrainOptions& options,
+                               const TrainHooks& hooks) {
+  const auto start = Clock::now();
+  TrainResult result;
+  try {
+    validate(options);
+    check_compatible(arch, data);
+    check_compatible(options, data);
+    IntraOpThreads threads(options.threads);
+    Trainer(arch, data, options, hooks, result).run();
+  } catch (const SpecError& e) {
+    fail(result, fmt::format("{}: {}", e.key(), e.message()));
+  } catch (const std::exception& e) {
+    fail(result, error_text(e));
+  } catch (...) {
+    fail(result, "unknown error");
+  }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace joules

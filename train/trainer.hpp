@@ -1,0 +1,166 @@
+#pragma once
+// Short training runs of candidate architectures: the accuracy objective of the search.
+// Torch-free on purpose: search/ and cli/ include it without paying LibTorch's compile cost.
+//
+// Threads. LibTorch's intra-op parallelism (OpenMP in Debian's build, used by oneDNN too)
+// keeps its thread count per calling thread. train_architecture() sets it to
+// TrainOptions::threads for the thread that calls it, for the duration of the call, and
+// restores the previous value on return. So `threads` is the number of cores one training
+// uses, and several trainings can run at once in different threads (e.g. `jobs` TBB tasks)
+// each with its own count: keep jobs x threads <= cores. Do not call at::set_num_threads()
+// elsewhere in a process that trains concurrently.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "space/architecture.hpp"
+#include "train/data.hpp"
+
+namespace joules {
+
+enum class OptimizerKind { sgd, adam };
+enum class LrSchedule {
+  constant,  // the learning rate throughout
+  cosine,    // cosine decay from the learning rate to 0 over the run's steps
+  linear,    // linear decay from the learning rate to 0 over the run's steps
+};
+
+std::string_view to_string(OptimizerKind kind);
+std::string_view to_string(LrSchedule schedule);
+
+/// How one candidate is trained. Defaults: 1 epoch of the whole training split, batches of
+/// 64, SGD with momentum 0.9 and learning rate 0.05 on a cosine schedule, one thread, no
+/// time limit (LeNet-5: about 89% test accuracy on Fashion-MNIST in 2 epochs).
+struct TrainOptions {
+  /// Passes over the training samples; ignored when `steps` > 0.
+  std::int64_t epochs = 1;
+  /// When > 0: exactly this many batches (passes over the samples as needed).
+  std::int64_t steps = 0;
+  /// Training samples used: 0 means the whole training split, N the first N of it in the
+  /// split's seeded order (the same N samples for every candidate of a search).
+  std::int64_t train_samples = 0;
+  /// Samples per step. The last incomplete batch of an epoch is dropped (the next epoch
+  /// reshuffles); a batch larger than the training samples is reduced to all of them.
+  std::int64_t batch_size = 64;
+  OptimizerKind optimizer = OptimizerKind::sgd;
+  double learning_rate = 0.05;
+  LrSchedule schedule = LrSchedule::cosine;
+  /// SGD momentum (PyTorch's convention, no dampening); Adam uses adam_beta1/adam_beta2.
+  double momentum = 0.9;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  /// L2 penalty added to the gradient of every parameter (as PyTorch's weight_decay).
+  double weight_decay = 0.0;
+  /// Seeds the initial weights, the shuffling and dropout.
+  std::uint64_t seed = 0;
+  /// Intra-op threads of this training (see the top of this file).
+  int threads = 1;
+  /// Wall-time limit of the training loop in seconds; 0 means none. When it is reached the
+  /// run stops after the current step and is evaluated as it is (status truncated).
+  double time_budget_s = 0.0;
+  /// Where to save the trained weights (a pickled {name: tensor} dict that Python's
+  /// torch.load reads); empty: not saved. Written atomically, only when status is ok or
+  /// truncated.
+  std::string save_path;
+  /// Also measure accuracy on the test set (final evaluation only, never during a search).
+  bool evaluate_test = false;
+  /// Samples per batch when evaluating.
+  std::int64_t eval_batch_size = 1000;
+  /// One point of the loss curve per this many steps (the mean training loss over them).
+  std::int64_t loss_every_steps = 50;
+
+  bool operator==(const TrainOptions&) const = default;
+};
+
+/// Throws SpecError (key as in YAML, e.g. "batch_size") naming the bad value and the range.
+void validate(const TrainOptions& options);
+
+/// Reads the `training:` section of a config (keys as the fields above, without save_path).
+/// Throws InputError naming the file, line and key.
+TrainOptions parse_train_options(const yaml::Value& node);
+
+/// Writes options as YAML that parse_train_options() reads back (save_path left out).
+std::string to_yaml(const TrainOptions& options);
+
+enum class TrainStatus {
+  ok,         // trained as asked and evaluated
+  diverged,   // the training loss became NaN or infinite; no accuracy
+  truncated,  // stopped early (time budget or stop flag); accuracy of the weights so far
+              // when evaluated (not after a stop request)
+  failed,     // could not train (incompatible data, out of memory, ...); see `reason`
+};
+
+std::string_view to_string(TrainStatus status);
+
+struct LossPoint {
+  std::int64_t step = 0;  // steps done when the point was taken
+  double epoch = 0.0;     // samples seen / training samples
+  double loss = 0.0;      // mean training loss over the steps since the previous point
+
+  bool operator==(const LossPoint&) const = default;
+};
+
+struct TrainResult {
+  TrainStatus status = TrainStatus::failed;
+  std::string reason;  // why the run is not ok; empty when ok
+  /// Fraction of the validation split classified correctly, in [0, 1]; absent when the
+  /// run was not evaluated (diverged, failed, stopped, or an empty validation split).
+  std::optional<double> validation_accuracy;
+  /// Same on the test set, only when TrainOptions::evaluate_test.
+  std::optional<double> test_accuracy;
+  std::vector<LossPoint> loss_curve;
+  std::int64_t steps = 0;
+  std::int64_t samples_seen = 0;
+  double seconds = 0.0;        // wall time of the whole call
+  double train_seconds = 0.0;  // wall time of the training loop alone
+
+  bool operator==(const TrainResult&) const = default;
+};
+
+/// A snapshot of a running training, for progress display.
+struct TrainProgress {
+  std::int64_t step = 0;
+  std::int64_t total_steps = 0;
+  std::int64_t epoch = 0;  // 1-based epoch in progress
+  std::int64_t epochs = 0;
+  std::int64_t samples_seen = 0;
+  double loss = 0.0;           // mean training loss since the previous report
+  double learning_rate = 0.0;  // of the last step
+  double elapsed_s = 0.0;
+  bool done = false;  // the last report of the training loop (evaluation follows)
+};
+
+struct TrainHooks {
+  /// Called from the training thread at most every `progress_interval_s` and once when the
+  /// loop ends. An exception thrown here fails the run.
+  std::function<void(const TrainProgress&)> on_progress;
+  double progress_interval_s = 0.25;
+  /// When it becomes true the run stops after the current step, without evaluation
+  /// (status truncated, reason "stopped"). Read only; may be shared by many trainings.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+/// Trains `arch` on `data` and evaluates it on the validation split (and the test set when
+/// asked). Never throws: invalid options, an architecture that does not fit the data
+/// (input shape, outputs != classes), a diverging loss, a time budget, out of memory and any
+/// other error end as a result with a status and a reason. Deterministic: the same
+/// architecture, data, options (seed and threads included) give the same result, whatever
+/// runs in other threads. Safe to call from several threads at once (see threads above).
+TrainResult train_architecture(const Architecture& arch, const Data& data, const TrainOptions& options,
+                               const TrainHooks& hooks = {});
+
+/// Throws SpecError ("input" or "layers") when `arch` cannot be trained on `data`: its input
+/// is not the data's sample shape or it does not output one value per class.
+void check_compatible(const Architecture& arch, const Data& data);
+
+/// Throws SpecError("train_samples") when `options` asks for more training samples than the
+/// data's training split has.
+void check_compatible(const TrainOptions& options, const Data& data);
+
+}  // namespace joules
