@@ -91,6 +91,10 @@ int run_fit(const FitCommandOptions& o) {
     fit.profile.fit->data = relative_to_profile(o.networks, o.out);
   }
 
+  // Said at fit time too: a profile that is not measured, or whose energy is an estimate.
+  if (const std::string notice = provenance_notice(fit.profile); !notice.empty()) {
+    fmt::print(stderr, "notice: {}\n", notice);
+  }
   write_file_atomic(o.out, to_yaml(fit.profile));
   if (!o.report.empty()) write_file_atomic(o.report, fit_report_markdown(fit));
   if (!o.plot.empty()) write_file_atomic(o.plot, fit_plot_svg(fit, Quantity::energy));

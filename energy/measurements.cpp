@@ -25,10 +25,6 @@ constexpr std::array<std::string_view, 23> kLayerColumns{
     "energy_mj_std", "dynamic_energy_mj", "dynamic_energy_mj_std", "latency_ms", "latency_ms_std",
     "repeats",    "group",             "family"};
 
-constexpr std::array kActivations{Activation::none,    Activation::relu, Activation::relu6,
-                                  Activation::leaky_relu, Activation::sigmoid, Activation::tanh,
-                                  Activation::gelu,    Activation::silu, Activation::hardswish};
-
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, 0, "", "cannot read file");
@@ -118,9 +114,7 @@ class Row {
   Activation activation_or(std::string_view column, Activation fallback) const {
     if (!has(column)) return fallback;
     const std::string t = text(column);
-    for (Activation a : kActivations) {
-      if (to_string(a) == t) return a;
-    }
+    if (const auto a = parse_activation(t)) return *a;
     fail(column, fmt::format("unknown activation '{}'", t));
   }
   void forbid(std::initializer_list<std::string_view> columns, std::string_view layer) const {
