@@ -373,9 +373,9 @@ std::string provenance_notice(const BoardProfile& profile) {
   if (is_measured(profile)) {
     if (!profile.provenance.estimate) return "";
     return fmt::format(
-        "profile {}'s energy figures are an ESTIMATE (measured time x a configured power: {}), not measured energy; "
-        "its latency is measured",
-        profile.board, profile.provenance.sensor.empty() ? "timer estimate" : profile.provenance.sensor);
+        "profile {}'s energy figures are an ESTIMATE (the timer estimate: measured time x a configured power), not "
+        "measured energy; its latency is measured",
+        profile.board);
   }
   const std::string what = profile.provenance.kind == ProvenanceKind::third_party
                                ? "third-party data"

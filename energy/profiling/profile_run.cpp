@@ -18,7 +18,7 @@ namespace joules::profiling {
 namespace {
 
 constexpr const char* kExtraColumns =
-    "inferences,windows_rejected,window_s,idle_power_mw,mean_power_mw,read_errors,stale,sensor,estimate,rails,"
+    "thread_cpu_ms,inferences,windows_rejected,window_s,idle_power_mw,mean_power_mw,read_errors,stale,sensor,estimate,rails,"
     "calibration,device,threads,software,board,date";
 
 std::string read_bytes(const std::filesystem::path& path) {
@@ -192,7 +192,8 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
     row.repeats = m.windows_kept;
     row.family = point.family;
     const std::string line = fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", to_csv_row(row), csv_number(m.inferences),
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", to_csv_row(row), csv_number(m.thread_cpu_ms),
+        csv_number(m.inferences),
         m.windows_rejected, csv_number(m.window_s), m.idle_power_mw ? csv_number(*m.idle_power_mw) : "",
         csv_number(m.mean_power_mw), m.read_errors, m.stale ? "true" : "false", to_string(sensor.kind()),
         m.estimate ? "true" : "false", csv_field(rails), csv_field(calibration), csv_field(result.identity.provenance.device),

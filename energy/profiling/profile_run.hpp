@@ -76,7 +76,8 @@ struct ProfileRunHooks {
 };
 
 /// The CSV header of a run directory: layer_measurements_header() plus the columns below.
-/// Extra columns (ignored by `joules fit`): inferences (mean per kept window),
+/// Extra columns (ignored by `joules fit`): thread_cpu_ms (WindowResult::thread_cpu_ms),
+/// inferences (mean per kept window),
 /// windows_rejected, window_s, idle_power_mw, mean_power_mw, read_errors, stale, sensor,
 /// estimate, rails, calibration, device, threads, software, board, date (UTC, ISO 8601).
 std::string profile_csv_header();

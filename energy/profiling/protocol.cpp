@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <time.h>
+
 #include <fmt/format.h>
 
 namespace joules::profiling {
@@ -13,6 +15,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -175,6 +183,7 @@ PointMeasurement measure_point(PowerSensor& sensor, Sampler& sampler, const Work
   for (int r = 0; r < options.repeats; ++r) {
     WindowResult w;
     sampler.start();
+    const double cpu_start = thread_cpu_s();
     try {
       std::tie(w.inferences, w.workload_s) = run_for(workload, target_s, estimate_s);
     } catch (...) {
@@ -185,12 +194,22 @@ PointMeasurement measure_point(PowerSensor& sensor, Sampler& sampler, const Work
       }
       throw;
     }
+    const double cpu_s = thread_cpu_s() - cpu_start;
     w.window = sampler.stop();
     const auto n = static_cast<double>(w.inferences);
     w.latency_ms = w.workload_s / n * 1e3;
-    w.energy_mj = w.window.energy_mj / n;
+    w.thread_cpu_ms = cpu_s / n * 1e3;
     w.mean_power_mw = w.window.mean_power_mw;
-    if (idle_mw) w.dynamic_energy_mj = (w.window.energy_mj - *idle_mw * w.window.window_s) / n;
+    // The sampler's window is a little longer than the inferences (its first and last samples,
+    // starting and joining its thread: up to a millisecond on a busy machine), so the energy
+    // above idle is the window's, and the idle share is the idle power over the inferences'
+    // own time. Without an idle measurement, the mean power over the inferences' time.
+    if (idle_mw) {
+      w.dynamic_energy_mj = (w.window.energy_mj - *idle_mw * w.window.window_s) / n;
+      w.energy_mj = *w.dynamic_energy_mj + *idle_mw * w.workload_s / n;
+    } else {
+      w.energy_mj = w.window.mean_power_mw * w.workload_s / n;
+    }
     estimate_s = w.workload_s / n;
     point.read_errors += w.window.read_errors;
     point.stale = point.stale || w.window.stale;
@@ -205,7 +224,7 @@ PointMeasurement measure_point(PowerSensor& sensor, Sampler& sampler, const Work
     energy.push_back(w.energy_mj);
   }
   const std::vector<bool> rejected = rejected_windows(latency, energy, options);
-  std::vector<double> kept_latency, kept_energy, kept_dynamic, kept_power, kept_window, kept_n;
+  std::vector<double> kept_latency, kept_energy, kept_dynamic, kept_power, kept_window, kept_n, kept_cpu;
   for (std::size_t i = 0; i < point.windows.size(); ++i) {
     WindowResult& w = point.windows[i];
     w.rejected = rejected[i];
@@ -220,6 +239,7 @@ PointMeasurement measure_point(PowerSensor& sensor, Sampler& sampler, const Work
     kept_power.push_back(w.mean_power_mw);
     kept_window.push_back(w.window.window_s);
     kept_n.push_back(static_cast<double>(w.inferences));
+    kept_cpu.push_back(w.thread_cpu_ms);
   }
   const Spread l = spread(kept_latency), e = spread(kept_energy);
   point.latency_ms = l.mean;
@@ -234,6 +254,7 @@ PointMeasurement measure_point(PowerSensor& sensor, Sampler& sampler, const Work
   point.mean_power_mw = spread(kept_power).mean;
   point.window_s = spread(kept_window).mean;
   point.inferences = spread(kept_n).mean;
+  point.thread_cpu_ms = spread(kept_cpu).mean;
   return point;
 }
 

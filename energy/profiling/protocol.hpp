@@ -8,8 +8,9 @@
 //      max(min_window_s, window_update_intervals x the sensor's update interval) long, with
 //      cooldown_s of rest after each;
 //   4. reject windows whose latency or energy per inference is an outlier among the repeats
-//      (modified z-score), and report the mean and spread of the others: latency, energy
-//      (idle power included) and dynamic energy (idle power x time subtracted) per inference.
+//      (modified z-score), and report the mean and spread of the others: latency, dynamic
+//      energy (the window's energy above idle power, per inference) and energy (dynamic + idle
+//      power x latency) per inference.
 // Torch-free: the workload is a function that runs N inferences and returns when they are
 // done (on a GPU: after synchronising), so that the protocol can be tested without torch.
 
@@ -76,8 +77,15 @@ struct WindowResult {
   std::int64_t inferences = 0;
   double workload_s = 0.0;     // from the first inference's start to the last one's end
   double latency_ms = 0.0;     // workload_s / inferences
-  double energy_mj = 0.0;      // the window's energy / inferences
-  std::optional<double> dynamic_energy_mj;  // (the window's energy - idle power x window) / inferences
+  /// CPU time of the calling thread per inference: equal to latency_ms for a single-threaded
+  /// CPU layer that ran undisturbed, less when the thread was preempted (a shared machine) or
+  /// waited (for a GPU, for other intra-op threads).
+  double thread_cpu_ms = 0.0;
+  /// Per inference: dynamic_energy_mj + idle power x latency; without an idle measurement,
+  /// the window's mean power x latency.
+  double energy_mj = 0.0;
+  /// Per inference: (the window's energy - idle power x the window's length) / inferences.
+  std::optional<double> dynamic_energy_mj;
   double mean_power_mw = 0.0;
   WindowMeasurement window;    // what the sampler saw
   bool rejected = false;       // an outlier among the point's windows
@@ -89,6 +97,7 @@ struct WindowResult {
 struct PointMeasurement {
   double latency_ms = 0.0;      // mean over the kept windows
   double latency_ms_std = 0.0;  // sample standard deviation over them (0 with one window)
+  double thread_cpu_ms = 0.0;   // mean over the kept windows (see WindowResult)
   double energy_mj = 0.0;
   double energy_mj_std = 0.0;
   std::optional<double> dynamic_energy_mj;  // absent without an idle measurement

@@ -88,8 +88,12 @@ class ProfileCommandTest : public ::testing::Test {
   std::string out_;
 };
 
-TEST_F(ProfileCommandTest, ProfilesAGridAndFitsAProfileLabelledAsAnEstimate) {
-  const CommandResult r = run_joules(args());
+TEST_F(ProfileCommandTest, ProfilesAGridAndFitsAProfileLabelledAsAnEstimateWithItsCalibration) {
+  // A calibration of the timer estimate's rail: external = 1.5 x internal (10000 -> 15000 mW).
+  const std::string cal = dir_.write("cal.csv", "rail,internal_mw,external_mw\nestimate,1000,1500\nestimate,2000,3000\n");
+  std::vector<std::string> a = args();
+  a.insert(a.end(), {"--calibration", cal});
+  const CommandResult r = run_joules(a);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("notice: energy will be an ESTIMATE (measured time x 10000 mW, the timer estimate)"));
   EXPECT_THAT(r.out, HasSubstr(fmt::format("cli-test: measured {} points in", kGridPoints)));
@@ -99,7 +103,10 @@ TEST_F(ProfileCommandTest, ProfilesAGridAndFitsAProfileLabelledAsAnEstimate) {
                                            csv().string(), provenance)));
   expect_each_point_once();
   const std::string text = read(csv());
-  EXPECT_THAT(text, HasSubstr(",timer-estimate,true,estimate,,\"cpu: "));
+  EXPECT_THAT(text, HasSubstr(",15000,0,false,timer-estimate,true,estimate,estimate: 1.5 x internal +0 mW,\"cpu: "));
+  for (const auto& m : read_layer_measurements(csv().string()).rows) {
+    EXPECT_NEAR(m.energy_mj / (15000 * *m.latency_ms * 1e-3), 1.0, 1e-9);
+  }
   EXPECT_THAT(text, HasSubstr("; 1 intra-op thread\",1,\"LibTorch "));
 
   const std::string profile = (dir_.path() / "cli-test.yaml").string();
@@ -111,6 +118,8 @@ TEST_F(ProfileCommandTest, ProfilesAGridAndFitsAProfileLabelledAsAnEstimate) {
   EXPECT_THAT(yaml, HasSubstr("kind: measured"));
   EXPECT_THAT(yaml, HasSubstr("estimate: true"));
   EXPECT_THAT(yaml, HasSubstr("ENERGY IS AN ESTIMATE"));
+  EXPECT_THAT(yaml, HasSubstr("calibrations:"));
+  EXPECT_THAT(yaml, HasSubstr("- {rail: estimate, gain: 1.5, offset_mw: 0, points: 2, r_squared: 1"));
 
   const CommandResult estimate = run_joules(
       {"estimate", std::string(JOULES_SOURCE_DIR) + "/configs/architectures/lenet5.yaml", "--board", profile});

@@ -8,6 +8,19 @@
 #include <stdexcept>
 
 namespace joules::testing {
+namespace {
+
+// In a forked child: replaces it with `program`.
+[[noreturn]] void exec_program(const std::string& program, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(program.c_str(), argv.data());
+  _exit(127);
+}
+
+}  // namespace
 
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args) {
   int out_pipe[2];
@@ -22,12 +35,7 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
     close(err_pipe[0]);
     close(out_pipe[1]);
     close(err_pipe[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+    exec_program(program, args);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -66,12 +74,7 @@ int start_command(const std::string& program, const std::vector<std::string>& ar
     if (out < 0 || err < 0) _exit(126);
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+    exec_program(program, args);
   }
   return pid;
 }

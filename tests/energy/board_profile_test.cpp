@@ -111,8 +111,8 @@ TEST(BoardProfileTest, EstimatedEnergyAndCalibrationsRoundTripAndAreAnnounced) {
   // A measured profile whose energy is the timer estimate says so, whatever command uses it.
   EXPECT_TRUE(is_measured(p));
   EXPECT_EQ(provenance_notice(p),
-            "profile test-board's energy figures are an ESTIMATE (measured time x a configured power: timer-estimate: "
-            "elapsed time x 10000 mW), not measured energy; its latency is measured");
+            "profile test-board's energy figures are an ESTIMATE (the timer estimate: measured time x a configured "
+            "power), not measured energy; its latency is measured");
   // Profiles without them are written as before (no new keys).
   EXPECT_THAT(to_yaml(sample_profile()), ::testing::Not(HasSubstr("estimate")));
 

@@ -273,7 +273,7 @@ TEST_F(ProfileRunTest, TheTimerEstimateIsLabelledInTheRowsAndTheProvenance) {
   for (std::size_t i = 1; i < lines.size(); ++i) EXPECT_THAT(lines[i], HasSubstr(",timer-estimate,true,estimate,"));
   for (const auto& m : read_layer_measurements(run.csv.string()).rows) {
     EXPECT_FALSE(m.dynamic_energy_mj.has_value());
-    EXPECT_NEAR(m.energy_mj / (4000 * *m.latency_ms * 1e-3), 1.0, 0.1);
+    EXPECT_NEAR(m.energy_mj / (4000 * *m.latency_ms * 1e-3), 1.0, 1e-9);
   }
 }
 

@@ -57,9 +57,10 @@ TEST(ProtocolTest, DynamicEnergyIsTheEnergyAboveTheIdlePower) {
   ASSERT_TRUE(p.dynamic_energy_mj.has_value());
   EXPECT_NEAR(*p.dynamic_energy_mj, energy_mj, 1e-3 * energy_mj);
   EXPECT_NEAR(*p.dynamic_energy_mj_std, 0, 1e-3 * energy_mj);
-  // Total energy holds the idle power over each inference's share of the window.
-  EXPECT_GE(p.energy_mj, energy_mj + 1000 * p.latency_ms * 1e-3 - 1e-9);
+  // Total energy adds the idle power over each inference's time.
+  EXPECT_NEAR(p.energy_mj, *p.dynamic_energy_mj + *p.idle_power_mw * p.latency_ms * 1e-3, 1e-9);
   EXPECT_GE(p.latency_ms, latency_s * 1e3);
+  EXPECT_LT(p.thread_cpu_ms, 0.5 * p.latency_ms);  // it slept
   EXPECT_EQ(p.windows_kept + p.windows_rejected, 3);
   EXPECT_FALSE(p.estimate);
 }
@@ -75,8 +76,21 @@ TEST(ProtocolTest, TimerEstimateHasNoIdlePowerAndIsLabelledAnEstimate) {
   EXPECT_FALSE(p.idle_power_mw.has_value());
   EXPECT_FALSE(p.dynamic_energy_mj.has_value());
   EXPECT_NEAR(p.mean_power_mw, 5000, 1e-9);
-  // Energy is the configured power times each inference's share of its window.
-  EXPECT_NEAR(p.energy_mj / (5000 * p.latency_ms * 1e-3), 1.0, 0.1);
+  // Energy is the configured power times each inference's time.
+  EXPECT_NEAR(p.energy_mj / (5000 * p.latency_ms * 1e-3), 1.0, 1e-9);
+}
+
+TEST(ProtocolTest, ThreadCpuTimeFollowsABusyWorkload) {
+  testing::SimulatedSensor sensor(500, microseconds(20));
+  Sampler sampler(sensor);
+  const Workload spin = [](std::int64_t n) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100 * n);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  const PointMeasurement p = measure_point(sensor, sampler, spin, fast_options());
+  EXPECT_GT(p.thread_cpu_ms, 0.2 * p.latency_ms);  // all of it, unless the machine is very busy
+  EXPECT_LE(p.thread_cpu_ms, 1.01 * p.latency_ms);
 }
 
 TEST(ProtocolTest, ADisturbedWindowIsRejectedAndLeftOutOfTheFigures) {
