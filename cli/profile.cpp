@@ -35,7 +35,7 @@ struct ProfileCommandOptions {
   std::string grid;
   std::string sensor = "auto";
   std::string out;
-  std::string device = "cpu";
+  std::string device = "auto";
   int threads = 1;
   std::vector<std::string> rails;
   double rate_hz = profiling::SamplerOptions{}.rate_hz;
@@ -89,8 +89,12 @@ std::string describe_point(const profiling::GridPoint& p) {
 
 int run_profile_command(const ProfileCommandOptions& o) {
   // Everything is read and checked before anything is written.
-  const auto device = profiling::parse_compute_device(o.device);
-  if (!device) throw InputError("command line", 0, "--device", fmt::format("expected cpu or cuda, got '{}'", o.device));
+  // auto: the GPU when LibTorch sees one (the setting of the paper's boards), else the CPU.
+  const auto device = o.device == "auto" ? (profiling::cuda_available() ? ComputeDevice::cuda : ComputeDevice::cpu)
+                                         : profiling::parse_compute_device(o.device);
+  if (!device) {
+    throw InputError("command line", 0, "--device", fmt::format("expected auto, cpu or cuda, got '{}'", o.device));
+  }
   if (*device == ComputeDevice::cuda && !profiling::cuda_available()) {
     throw InputError("command line", 0, "--device",
                      "cuda: CUDA is not available (this LibTorch was built without CUDA, or it sees no GPU)");
@@ -213,7 +217,7 @@ Runner add_profile_command(CLI::App& app) {
   cmd->add_option("--grid", o->grid, "Profiling grid YAML (configs/profiling/)")->required();
   cmd->add_option("--sensor", o->sensor, "auto (default), jetson, nvml, rapl or timer (an estimate)");
   cmd->add_option("--out", o->out, "Run directory (default runs/profile-NAME); a rerun resumes it");
-  cmd->add_option("--device", o->device, "cpu (default) or cuda");
+  cmd->add_option("--device", o->device, "auto (default: cuda when available, else cpu), cpu or cuda");
   cmd->add_option("--threads", o->threads, "LibTorch intra-op threads (default 1)")->check(CLI::Range(1, 1024));
   cmd->add_option("--rails", o->rails, "Rails to measure (default: the sensor's board total); repeatable");
   cmd->add_option("--rate-hz", o->rate_hz, "Sampling rate (default 1000)")->check(CLI::Range(0.001, 100000.0));

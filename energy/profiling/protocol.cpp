@@ -157,7 +157,8 @@ PointMeasurement measure_point(PowerSensor& sensor, Sampler& sampler, const Work
   point.estimate = sensor.is_estimate();
   const double target_s = window_target_s(options, sensor.update_interval());
 
-  // 1. Warm-up; its last half also estimates one inference's time (the first inferences are slow).
+  // 1. Warm-up. What runs after the first warmup_inferences estimates one inference's time
+  //    (the first ones are slow); without that, the first ones do.
   const auto warm_start = Clock::now();
   std::int64_t warm = 0;
   workload(options.warmup_inferences);

@@ -32,8 +32,8 @@ BOARD = "cpu-filter-steps"
 GRANULARITIES = ["1", "2", "4", "8", "16", "32", "64"]
 TIMES = {"latency_ms": "wall-clock latency", "thread_cpu_ms": "thread CPU time"}
 # The protocol: windows of 0.1 s (a few to thousands of inferences), 5 per point.
-PROTOCOL = ["--min-window-s", "0.1", "--repeats", "5", "--cooldown-s", "0.01", "--warmup-s", "0.05", "--threads", "1"]
-SMOKE = ["--min-window-s", "0.002", "--repeats", "2", "--cooldown-s", "0", "--warmup-s", "0"]
+PROTOCOL = ["--device", "cpu", "--min-window-s", "0.1", "--repeats", "5", "--cooldown-s", "0.01", "--warmup-s", "0.05", "--threads", "1"]
+SMOKE = ["--device", "cpu", "--min-window-s", "0.002", "--repeats", "2", "--cooldown-s", "0", "--warmup-s", "0"]
 
 
 def width(row):

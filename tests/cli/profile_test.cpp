@@ -57,7 +57,7 @@ class ProfileCommandTest : public ::testing::Test {
   // The command, with windows of `window_s` (the timer estimate: no idle window).
   std::vector<std::string> args(double window_s = 0.004) const {
     return {"profile", "--board", "cli-test", "--grid", grid_, "--out", out_, "--sensor", "timer", "--min-window-s",
-            fmt::format("{}", window_s), "--repeats", "2", "--cooldown-s", "0", "--warmup-s", "0"};
+            fmt::format("{}", window_s), "--repeats", "2", "--cooldown-s", "0", "--warmup-s", "0", "--device", "cpu"};
   }
 
   std::filesystem::path csv() const { return std::filesystem::path(out_) / "measurements.csv"; }
@@ -230,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(
                "grid.yaml:4: conv[0]: input_size 4, in_channels 2, filters 2, kernel 5, stride 1, padding 0: impossible"},
         BadRun{"GridYamlSyntax", {}, "conv: [\n", "grid.yaml:"},
         BadRun{"NoGridFile", {"--grid", "DIR/none.yaml"}, nullptr, "none.yaml"},
-        BadRun{"Device", {"--device", "gpu"}, nullptr, "--device: expected cpu or cuda, got 'gpu'"},
+        BadRun{"Device", {"--device", "gpu"}, nullptr, "--device: expected auto, cpu or cuda, got 'gpu'"},
         BadRun{"Sensor", {"--sensor", "thermometer"}, nullptr, "--sensor: expected auto, jetson, nvml, rapl or timer"},
         BadRun{"Repeats", {"--repeats", "0"}, nullptr, "--repeats: repeats must be at least 1, got 0"},
         BadRun{"Window", {"--min-window-s", "0"}, nullptr, "--min-window-s: min_window_s must be a positive number"},
@@ -255,7 +255,7 @@ TEST_F(ProfileCommandTest, ACalibrationOfARailTheSensorLacksIsBadInput) {
 
 TEST_F(ProfileCommandTest, RunsTheLayersOnTheGpu_CUDA) {
   std::vector<std::string> a = args();
-  a.insert(a.end(), {"--device", "cuda"});
+  a.back() = "cuda";  // --device
   const CommandResult r = run_joules(a);
   if (r.exit_code == 2 && r.err.find("CUDA is not available") != std::string::npos) {
     GTEST_SKIP() << "no CUDA here: " << r.err;
