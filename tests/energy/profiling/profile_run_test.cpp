@@ -253,7 +253,9 @@ TEST_F(ProfileRunTest, EveryRowAndTheProvenanceSayHowItWasMeasured) {
   for (std::size_t i = 0; i < data.rows.size(); ++i) {
     const GridPoint point{.input = data.rows[i].input, .layer = data.rows[i].layer};
     EXPECT_NEAR(*data.rows[i].dynamic_energy_mj / (2 * device_.energy_mj(point)), 1.0, 0.1) << lines[i + 1];
-    EXPECT_EQ(data.rows[i].repeats + 0, data.rows[i].repeats);
+    // 3 windows, of which at most (3 - 1) / 2 rejected.
+    EXPECT_GE(data.rows[i].repeats, 2);
+    EXPECT_LE(data.rows[i].repeats, 3);
   }
 }
 
