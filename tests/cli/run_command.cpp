@@ -1,5 +1,6 @@
 #include "tests/cli/run_command.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,6 +8,19 @@
 #include <stdexcept>
 
 namespace joules::testing {
+namespace {
+
+// In a forked child: replaces it with `program`.
+[[noreturn]] void exec_program(const std::string& program, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(program.c_str(), argv.data());
+  _exit(127);
+}
+
+}  // namespace
 
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args) {
   int out_pipe[2];
@@ -21,12 +35,7 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
     close(err_pipe[0]);
     close(out_pipe[1]);
     close(err_pipe[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
+    exec_program(program, args);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -53,6 +62,27 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+int start_command(const std::string& program, const std::vector<std::string>& args, const std::string& out_file,
+                  const std::string& err_file) {
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    exec_program(program, args);
+  }
+  return pid;
+}
+
+int wait_command(int pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace joules::testing
