@@ -28,6 +28,7 @@
 
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
+#include "train/allocator.hpp"
 #include "train/threads.hpp"
 #include "train/trainer.hpp"
 
@@ -59,7 +60,8 @@ std::string run_capture(const std::string& command) {
   std::array<char, 4096> buffer{};
   while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) out += buffer.data();
   const int status = pclose(pipe);
-  if (status != 0) throw std::runtime_error(fmt::format("the Python peer failed (status {}): {}", status, command));
+  if (status != 0)
+    throw std::runtime_error(fmt::format("the Python peer failed (status {}): {}", status, command));
   return out;
 }
 
@@ -135,6 +137,7 @@ int main(int argc, char** argv) {
   std::int64_t batch = 64;
   int threads = 1;
   int repeats = 5;
+  bool verbose = false;
   app.add_option("--arch", arch_path, "Architecture file (lenet5)");
   app.add_option("--data", data_dir, "Fashion-MNIST (IDX) directory");
   app.add_option("--samples", samples, "Training samples per timed run (12800)");
@@ -142,9 +145,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Intra-op threads of each training (1)");
   app.add_option("--repeats", repeats, "Timed runs of each kind (5)");
   app.add_option("--python", python, "Python with PyTorch (/usr/bin/python3, Debian's python3-torch)");
+  app.add_flag("--verbose", verbose, "Print every run's rates");
   CLI11_PARSE(app, argc, argv);
 
   try {
+    // The same allocator setting in both processes: joules' commands use it.
+    joules::keep_freed_memory_for_training();
     const Architecture arch = joules::load_architecture(arch_path);
     const std::int64_t macs = joules::analyze(arch).macs;
     joules::DataOptions data_options;
@@ -160,67 +166,94 @@ int main(int argc, char** argv) {
 
     const std::string script = std::string(JOULES_SOURCE_DIR) + "/bench/train_throughput.py";
     const std::string peer = fmt::format(
-        "{} {} --arch-json {} --data {} --samples {} --batch-size {} --threads {} --learning-rate {} "
+        "GLIBC_TUNABLES={} {} {} --arch-json {} --data {} --samples {} --batch-size {} --threads {} "
+        "--learning-rate {} "
         "--momentum {} --repeats 1",
-        python, shell_quote(script), shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples,
-        batch, threads, options.learning_rate, options.momentum);
-    auto python_rate = [&](const char* fc) {
-      const auto out = nlohmann::json::parse(run_capture(peer + " --fc " + fc));
+        joules::training_malloc_tunables(), python, shell_quote(script),
+        shell_quote(architecture_json(arch).dump()), shell_quote(data_dir), samples, batch, threads,
+        options.learning_rate, options.momentum);
+    auto python_rate = [&](const std::string& flags) {
+      const auto out = nlohmann::json::parse(run_capture(peer + " " + flags));
       return out.at("samples_per_s").at(0).get<double>();
     };
-    auto joules_run = [&](std::uint64_t seed) {
+    auto joules_run = [&](std::uint64_t seed, int run_threads) {
       joules::TrainOptions o = options;
       o.seed = seed;
+      o.threads = run_threads;
       const joules::TrainResult r = joules::train_architecture(arch, *data, o);
       if (r.status != joules::TrainStatus::ok) throw std::runtime_error("joules training " + r.reason);
       return r;
     };
 
-    std::vector<double> joules_rates, linear_rates, conv_rates, single_wall_rates, pair_rates;
+    std::vector<double> joules_rates, linear_rates, conv_rates, last_rates, single_rates, pair_rates;
     tbb::task_arena arena(2);
-    joules_run(100);  // warm-up: first-touch of the data, oneDNN's kernel generation
+    joules_run(100, threads);  // warm-up: first touch of the data, oneDNN's kernel generation
     for (int r = 0; r < repeats; ++r) {
-      const joules::TrainResult one = joules_run(r);
+      const joules::TrainResult one = joules_run(r, threads);
       joules_rates.push_back(static_cast<double>(one.samples_seen) / one.train_seconds);
-      single_wall_rates.push_back(static_cast<double>(one.samples_seen) / one.seconds);
-      linear_rates.push_back(python_rate("linear"));
-      conv_rates.push_back(python_rate("conv"));
-      // Two trainings at once in TBB tasks, as the search runs `jobs` of them.
+      linear_rates.push_back(python_rate("--fc linear"));
+      conv_rates.push_back(python_rate("--fc conv"));
+      last_rates.push_back(python_rate("--fc conv --channels-last"));
+      // Two trainings at once with one thread each, in TBB tasks as the search runs its jobs,
+      // against one (whole calls: model building, training and evaluation). One thread each
+      // always: libgomp keeps a thread pool per training thread, and once more threads exist
+      // than cores it stops spin-waiting, which would slow every later multi-threaded run.
+      const joules::TrainResult single = threads == 1 ? one : joules_run(500 + r, 1);
+      single_rates.push_back(static_cast<double>(single.samples_seen) / single.seconds);
       std::array<joules::TrainResult, 2> pair;
       const auto start = Clock::now();
       arena.execute([&] {
         tbb::task_group group;
-        group.run([&] { pair[0] = joules_run(1000 + r); });
-        group.run([&] { pair[1] = joules_run(2000 + r); });
+        group.run([&] { pair[0] = joules_run(1000 + r, 1); });
+        group.run([&] { pair[1] = joules_run(2000 + r, 1); });
         group.wait();
       });
-      pair_rates.push_back(static_cast<double>(pair[0].samples_seen + pair[1].samples_seen) / seconds_since(start));
+      pair_rates.push_back(static_cast<double>(pair[0].samples_seen + pair[1].samples_seen) /
+                           seconds_since(start));
+      if (verbose) {
+        fmt::print(stderr,
+                   "run {}: joules {:.0f}, python linear {:.0f}, conv {:.0f}, conv channels-last {:.0f}; one "
+                   "thread: "
+                   "one joules {:.0f}, two joules {:.0f} samples/s\n",
+                   r + 1, joules_rates.back(), linear_rates.back(), conv_rates.back(), last_rates.back(),
+                   single_rates.back(), pair_rates.back());
+      }
     }
     const auto [mm_gflops, onednn_gflops] = matmul_gflops(threads);
 
+    // Ratios are taken within each run (its measurements are seconds apart), then the median.
+    const auto median_ratio = [](const std::vector<double>& a, const std::vector<double>& b) {
+      std::vector<double> r;
+      for (std::size_t i = 0; i < a.size(); ++i) r.push_back(a[i] / b[i]);
+      return median(r);
+    };
     const double joules_rate = median(joules_rates);
-    const double linear_rate = median(linear_rates);
-    const double conv_rate = median(conv_rates);
-    const double pair_rate = median(pair_rates);
-    const double single_rate = median(single_wall_rates);
     const double gflops = joules_rate * 6.0 * static_cast<double>(macs) / 1e9;
     std::ifstream loadavg("/proc/loadavg");
     std::string load;
     std::getline(loadavg, load);
 
-    fmt::print("train_throughput: {} ({} MACs), batch {}, {} samples per run, {} thread(s), SGD momentum, "
-               "medians of {} runs; load average {}\n",
-               arch.name.empty() ? arch_path : arch.name, macs, batch, samples, threads, repeats, load);
-    fmt::print("  joules trainer                    {:>9.0f} samples/s\n", joules_rate);
-    fmt::print("  python, nn.Linear fc layers       {:>9.0f} samples/s   joules/python {:.2f}x\n", linear_rate,
-               joules_rate / linear_rate);
-    fmt::print("  python, fc as 1x1 conv (as joules){:>9.0f} samples/s   joules/python {:.2f}x\n", conv_rate,
-               joules_rate / conv_rate);
-    fmt::print("  2 joules trainings at once        {:>9.0f} samples/s   {:.2f}x one ({:.0f} samples/s, whole calls)\n",
-               pair_rate, pair_rate / single_rate, single_rate);
-    fmt::print("  achieved {:.1f} GFLOP/s (6 x MACs per training sample); large matrix product {}x{}x{}: "
-               "torch::mm {:.1f} GFLOP/s ({:.2f}x), oneDNN {:.1f} GFLOP/s ({:.2f}x)\n",
-               gflops, 512, 1024, 1024, mm_gflops, gflops / mm_gflops, onednn_gflops, gflops / onednn_gflops);
+    fmt::print(
+        "train_throughput: {} ({} MACs), batch {}, {} samples per run, {} thread(s), SGD momentum, "
+        "medians of {} runs (ratios: of each run's); load average {}\n",
+        arch.name.empty() ? arch_path : arch.name, macs, batch, samples, threads, repeats, load);
+    const auto row = [](const std::string& label, double rate, const std::string& note) {
+      fmt::print("  {:<44}{:>8.0f} samples/s   {}\n", label, rate, note);
+    };
+    row("joules trainer", joules_rate, "");
+    row("python, nn.Linear fc layers", median(linear_rates),
+        fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, linear_rates)));
+    row("python, fc layers as 1x1 convs (as joules)", median(conv_rates),
+        fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, conv_rates)));
+    row("python, 1x1-conv fc layers, channels-last", median(last_rates),
+        fmt::format("joules/python {:.2f}x", median_ratio(joules_rates, last_rates)));
+    row("one joules training, 1 thread", median(single_rates), "(whole calls: build, train, evaluate)");
+    row("two joules trainings at once, 1 thread each", median(pair_rates),
+        fmt::format("{:.2f}x one", median_ratio(pair_rates, single_rates)));
+    fmt::print(
+        "  achieved {:.1f} GFLOP/s (6 x MACs per training sample); large matrix product {}x{}x{}: "
+        "torch::mm {:.1f} GFLOP/s ({:.2f}x), oneDNN {:.1f} GFLOP/s ({:.2f}x)\n",
+        gflops, 512, 1024, 1024, mm_gflops, gflops / mm_gflops, onednn_gflops, gflops / onednn_gflops);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());

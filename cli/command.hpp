@@ -18,6 +18,7 @@ Runner add_inspect_command(CLI::App& app);
 Runner add_sensors_command(CLI::App& app);
 Runner add_estimate_command(CLI::App& app);
 Runner add_fit_command(CLI::App& app);
+Runner add_profile_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 
 }  // namespace joules::cli

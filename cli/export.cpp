@@ -7,6 +7,7 @@
 #include "energy/board_profile.hpp"
 #include "search/config.hpp"
 #include "search/export.hpp"
+#include "train/allocator.hpp"
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
 
@@ -28,6 +29,7 @@ int run_export_command(const ExportCommandOptions& options) {
   const SearchConfig config = load_search_config(config_path.string());
   std::shared_ptr<const Data> data;
   if (options.retrain_epochs > 0) {
+    keep_freed_memory_for_training();
     data = load_data(config.data);
     request.retrain = [&data](const Architecture& arch, const TrainOptions& train_options) {
       return train_architecture(arch, *data, train_options);

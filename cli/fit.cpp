@@ -35,6 +35,8 @@ struct FitCommandOptions {
   std::string report;
   std::string plot;
   std::string latency_plot;
+  std::string sweep_plot;
+  std::string sweep_latency_plot;
 };
 
 // The data file as seen from the profile's folder, so that a profile beside its measurements
@@ -72,11 +74,16 @@ int run_fit(const FitCommandOptions& o) {
   options.seed = o.seed;
   options.band_coverage = o.coverage;
 
+  if (o.layers.empty() && !(o.sweep_plot.empty() && o.sweep_latency_plot.empty())) {
+    throw InputError("", 0, o.sweep_plot.empty() ? "--sweep-latency-plot" : "--sweep-plot",
+                     "sweep plots need per-layer measurements (--layers)");
+  }
   BoardFit fit;
+  LayerMeasurementSet layer_data;
   if (!o.layers.empty()) {
-    if (!o.latency.empty()) throw InputError("", 0, "--latency", "per-layer data always uses its latency_ms column");
     if (!o.target.empty()) options.layer_energy_column = o.target;
-    fit = fit_layer_measurements(read_layer_measurements(o.layers), identity, options);
+    layer_data = read_layer_measurements(o.layers, o.latency.empty() ? "latency_ms" : o.latency);
+    fit = fit_layer_measurements(layer_data, identity, options);
     fit.profile.fit->data = relative_to_profile(o.layers, o.out);
   } else {
     NetworkColumns columns;
@@ -91,12 +98,24 @@ int run_fit(const FitCommandOptions& o) {
     fit.profile.fit->data = relative_to_profile(o.networks, o.out);
   }
 
+  // Checked before anything is written.
+  if (!o.latency_plot.empty() && fit.latency.empty()) {
+    throw InputError("", 0, "--latency-plot", "the data has no latency to plot");
+  }
+  if (!o.sweep_latency_plot.empty() && !fit.profile.latency) {
+    throw InputError("", 0, "--sweep-latency-plot", "the data has no latency to plot");
+  }
+  // Said at fit time too: a profile that is not measured, or whose energy is an estimate.
+  if (const std::string notice = provenance_notice(fit.profile); !notice.empty()) {
+    fmt::print(stderr, "notice: {}\n", notice);
+  }
   write_file_atomic(o.out, to_yaml(fit.profile));
   if (!o.report.empty()) write_file_atomic(o.report, fit_report_markdown(fit));
   if (!o.plot.empty()) write_file_atomic(o.plot, fit_plot_svg(fit, Quantity::energy));
-  if (!o.latency_plot.empty()) {
-    if (fit.latency.empty()) throw InputError("", 0, "--latency-plot", "the data has no latency to plot");
-    write_file_atomic(o.latency_plot, fit_plot_svg(fit, Quantity::latency));
+  if (!o.latency_plot.empty()) write_file_atomic(o.latency_plot, fit_plot_svg(fit, Quantity::latency));
+  if (!o.sweep_plot.empty()) write_file_atomic(o.sweep_plot, fit_sweep_svg(fit, layer_data, Quantity::energy));
+  if (!o.sweep_latency_plot.empty()) {
+    write_file_atomic(o.sweep_latency_plot, fit_sweep_svg(fit, layer_data, Quantity::latency));
   }
 
   const auto summarise = [](const QuantityModels& q, Quantity quantity) {
@@ -128,7 +147,7 @@ Runner add_fit_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Board profile to write (profiles/BOARD.yaml)")->required();
   cmd->add_option("--board", o->board, "Board name (default: the provenance file's)");
   cmd->add_option("--target", o->target, "Energy column to fit (default energy_mj)");
-  cmd->add_option("--latency", o->latency, "Latency column of --networks data (default latency_ms when present)");
+  cmd->add_option("--latency", o->latency, "Latency column (default latency_ms when present; per-layer data: e.g. thread_cpu_ms)");
   cmd->add_option("--groups", o->groups, "Column of cross-validation groups (default group)");
   cmd->add_option("--families", o->families, "Column of families for leave-one-family-out (default family)");
   cmd->add_option("--model", o->models, "Candidate families: auto (default), linear, stairs, traffic; repeatable");
@@ -140,6 +159,10 @@ Runner add_fit_command(CLI::App& app) {
   cmd->add_option("--report", o->report, "Also write a Markdown report of the fit");
   cmd->add_option("--plot", o->plot, "Also write an SVG of out-of-fold predicted vs measured energy");
   cmd->add_option("--latency-plot", o->latency_plot, "Also write an SVG of out-of-fold predicted vs measured latency");
+  cmd->add_option("--sweep-plot", o->sweep_plot,
+                  "Also write an SVG of measured and fitted energy against the filter count (--layers data)");
+  cmd->add_option("--sweep-latency-plot", o->sweep_latency_plot,
+                  "Also write an SVG of measured and fitted latency against the filter count (--layers data)");
   return [o] { return run_fit(*o); };
 }
 

@@ -1,32 +1,29 @@
 #include "cli/interrupt.hpp"
 
-#include <signal.h>
-#include <unistd.h>
+#include <csignal>
 
-namespace joules::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
+std::atomic<bool> interrupt_flag{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 
-void on_signal(int) {
-  if (g_stop.exchange(true)) _exit(130);  // the second signal: no more waiting
-  static constexpr char kMessage[] = "\njoules: stopping after the running evaluations (again to quit now)\n";
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+// The default action comes back after the first SIGINT, so that a second one stops at once.
+extern "C" void joules_cli_on_sigint(int) {
+  interrupt_flag.store(true);
+  std::signal(SIGINT, SIG_DFL);
 }
 
 }  // namespace
 
-const std::atomic<bool>& install_interrupt_handler() {
-  static const bool installed = [] {
-    struct sigaction action {};
-    action.sa_handler = on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-    return true;
-  }();
-  (void)installed;
-  return g_stop;
+namespace joules::cli {
+
+InterruptGuard::InterruptGuard() {
+  interrupt_flag.store(false);
+  previous_ = std::signal(SIGINT, joules_cli_on_sigint);
 }
+
+InterruptGuard::~InterruptGuard() { std::signal(SIGINT, previous_ == SIG_ERR ? SIG_DFL : previous_); }
+
+const std::atomic<bool>& InterruptGuard::flag() const { return interrupt_flag; }
 
 }  // namespace joules::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(&joules::cli::add_sensors_command);
   add(&joules::cli::add_estimate_command);
   add(&joules::cli::add_fit_command);
+  add(&joules::cli::add_profile_command);
   add(&joules::cli::add_train_command);
 
   try {

@@ -16,6 +16,7 @@
 #include "search/export.hpp"
 #include "search/nas_search.hpp"
 #include "search/run_directory.hpp"
+#include "train/allocator.hpp"
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
 #include "util/status_line.hpp"
@@ -70,6 +71,7 @@ int run_search_command(const SearchCommandOptions& options) {
 
   // 2. Everything that can be wrong with the input is found before any work starts.
   const BoardProfile profile = load_board_profile(config.board);
+  keep_freed_memory_for_training();
   const std::shared_ptr<const Data> data = load_data(config.data);
   try {
     check_search_against_data(config, *data);
@@ -80,10 +82,10 @@ int run_search_command(const SearchCommandOptions& options) {
   RunDirectory run = options.resume ? RunDirectory::resume(out) : RunDirectory::create(out, to_yaml(config));
 
   print_search_header(config, profile, *data, run, options.resume);
-  const std::atomic<bool>& stop = install_interrupt_handler();
+  const InterruptGuard interrupt;
   StatusLine status(stderr);
   SearchHooks hooks;
-  hooks.stop = &stop;
+  hooks.stop = &interrupt.flag();
   hooks.trainer = [&data](const Architecture& arch, const TrainOptions& train_options, const std::atomic<bool>* flag) {
     return train_architecture(arch, *data, train_options, TrainHooks{.stop = flag});
   };

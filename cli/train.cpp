@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <map>
+#include <type_traits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,20 +18,17 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/format.hpp"
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
+#include "train/allocator.hpp"
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
 
 namespace joules::cli {
 namespace {
-
-std::atomic<bool> interrupted{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
-
-extern "C" void on_interrupt(int) { interrupted.store(true); }
 
 struct TrainCommandOptions {
   std::string arch_path;
@@ -40,9 +39,6 @@ struct TrainCommandOptions {
   // Values given on the command line, applied over the config's.
   TrainOptions train;
   DataOptions data;
-  std::string optimizer;
-  std::string schedule;
-  std::string kind;
   std::vector<std::pair<CLI::Option*, std::function<void(TrainOptions&, DataOptions&)>>> overrides;
 };
 
@@ -70,8 +66,9 @@ void read_options(const TrainCommandOptions& cli, TrainOptions& train, DataOptio
   } catch (const SpecError& e) {
     throw InputError("command line", 0, flag_of(e.key()), e.message());
   }
-  if (data.kind != DatasetKind::fashion_mnist && data.path.empty()) {
-    throw InputError("command line", 0, "--data", fmt::format("data kind {} needs --data DIR", to_string(data.kind)));
+  if (data.kind != DatasetKind::fashion_mnist && data.path == kFashionMnistPath) {
+    throw InputError("command line", 0, "--data",
+                     fmt::format("data kind {} needs --data DIR", to_string(data.kind)));
   }
 }
 
@@ -81,8 +78,8 @@ std::function<void(const TrainProgress&)> progress_printer() {
   auto last_epoch = std::make_shared<std::int64_t>(0);
   return [terminal, last_epoch](const TrainProgress& p) {
     const double rate = p.elapsed_s > 0 ? static_cast<double>(p.samples_seen) / p.elapsed_s : 0.0;
-    const std::string line = fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} samples/s  {:.1f} s", p.epoch,
-                                         p.epochs, p.step, p.total_steps, p.loss, rate, p.elapsed_s);
+    const std::string line = fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} samples/s  {:.1f} s",
+                                         p.epoch, p.epochs, p.step, p.total_steps, p.loss, rate, p.elapsed_s);
     if (terminal) {
       fmt::print(stderr, "\r\033[K{}{}", line, p.done ? "\n" : "");
     } else if (p.done || p.epoch > *last_epoch + 1) {
@@ -98,6 +95,7 @@ std::string percent(const std::optional<double>& fraction) {
 }
 
 int run_train(const TrainCommandOptions& cli) {
+  keep_freed_memory_for_training();
   const Architecture arch = load_architecture(cli.arch_path);
   TrainOptions train;
   DataOptions data_options;
@@ -122,18 +120,24 @@ int run_train(const TrainCommandOptions& cli) {
   }
 
   TrainHooks hooks;
-  hooks.stop = &interrupted;
   if (!cli.json) hooks.on_progress = progress_printer();
-  interrupted.store(false);
-  const auto previous = std::signal(SIGINT, on_interrupt);
-  const TrainResult result = train_architecture(arch, *data, train, hooks);
-  std::signal(SIGINT, previous);
+  TrainResult result;
+  bool interrupted = false;
+  {
+    const InterruptGuard interrupt;
+    hooks.stop = &interrupt.flag();
+    result = train_architecture(arch, *data, train, hooks);
+    interrupted = interrupt.interrupted();
+  }
 
   const std::string name = arch.name.empty() ? cli.arch_path : arch.name;
   if (cli.json) {
     nlohmann::json curve = nlohmann::json::array();
-    for (const LossPoint& p : result.loss_curve) curve.push_back({{"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}});
-    const auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+    for (const LossPoint& p : result.loss_curve)
+      curve.push_back({{"step", p.step}, {"epoch", p.epoch}, {"loss", p.loss}});
+    const auto optional = [](const std::optional<double>& v) {
+      return v ? nlohmann::json(*v) : nlohmann::json();
+    };
     nlohmann::json out = {{"name", arch.name},
                           {"hash", canonical_hash_hex(arch)},
                           {"status", to_string(result.status)},
@@ -158,17 +162,56 @@ int run_train(const TrainCommandOptions& cli) {
       fmt::print("test accuracy        {:>7}  ({} samples)\n", percent(result.test_accuracy),
                  thousands(data->test_size()));
     }
-    if (!train.save_path.empty() && (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
-        !interrupted.load()) {
+    if (!train.save_path.empty() &&
+        (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
+        !interrupted) {
       fmt::print("weights saved to {}\n", train.save_path);
     }
   }
-  if (interrupted.load()) return 130;
+  if (interrupted) return 130;
   if (result.status == TrainStatus::diverged || result.status == TrainStatus::failed) {
     fmt::print(stderr, "error: training {}: {}\n", to_string(result.status), result.reason);
     return 1;
   }
   return 0;
+}
+
+// The options of `Options`' kind among a training's and a data set's.
+template <class Options>
+Options& options_of(TrainOptions& train, DataOptions& data) {
+  if constexpr (std::is_same_v<Options, TrainOptions>) {
+    return train;
+  } else {
+    return data;
+  }
+}
+
+// Adds a flag for `field` of the options that `Options` selects (training or data) and records
+// how to apply it over the config's value when given. A later flag overrides an earlier one.
+template <class Options, class T>
+CLI::Option* add_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names,
+                          T Options::*field, const std::string& help) {
+  Options& given = options_of<Options>(cli.train, cli.data);
+  CLI::Option* option = cmd->add_option(names, given.*field, help);
+  option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cli.overrides.emplace_back(option, [&given, field](TrainOptions& train, DataOptions& data) {
+    options_of<Options>(train, data).*field = given.*field;
+  });
+  return option;
+}
+
+// The same for an enum `field`, given by name (to_string() of one of `values`).
+template <class Options, class Enum>
+void add_choice_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names,
+                         Enum Options::*field, std::initializer_list<Enum> values, const std::string& help) {
+  std::map<std::string, Enum> by_name;
+  for (Enum v : values) by_name.emplace(std::string(to_string(v)), v);
+  auto text = std::make_shared<std::string>();
+  CLI::Option* option = cmd->add_option(names, *text, help)->check(CLI::IsMember(by_name));
+  option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cli.overrides.emplace_back(option, [text, field, by_name](TrainOptions& train, DataOptions& data) {
+    options_of<Options>(train, data).*field = by_name.at(*text);
+  });
 }
 
 }  // namespace
@@ -179,66 +222,41 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("ARCH.yaml", cli->arch_path, "Architecture file")->required();
   cmd->add_option("--config", cli->config_path,
                   "Config file whose training: and data: sections give the defaults of the options below");
-  cmd->add_option("--save", cli->save_path, "Write the trained weights here (a dict of tensors, torch.load reads it)");
+  cmd->add_option("--save", cli->save_path,
+                  "Write the trained weights here (a dict of tensors, torch.load reads it)");
   cmd->add_flag("--json", cli->json, "Print the result as JSON (no progress)");
   cmd->add_flag("--no-test", cli->no_test, "Do not evaluate on the test set");
 
-  TrainOptions& t = cli->train;
-  DataOptions& d = cli->data;
-  auto& overrides = cli->overrides;
-  auto add = [&](CLI::Option* option, std::function<void(TrainOptions&, DataOptions&)> apply) {
-    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later flag overrides
-    overrides.emplace_back(option, std::move(apply));
-  };
-  const TrainOptions defaults;
-  const DataOptions data_defaults;
-  add(cmd->add_option("--epochs", t.epochs, fmt::format("Passes over the training samples ({})", defaults.epochs)),
-      [&t](TrainOptions& o, DataOptions&) { o.epochs = t.epochs; });
-  add(cmd->add_option("--steps", t.steps, "Train exactly this many batches instead of epochs"),
-      [&t](TrainOptions& o, DataOptions&) { o.steps = t.steps; });
-  add(cmd->add_option("--train-samples", t.train_samples, "Use the first N training samples (0: all)"),
-      [&t](TrainOptions& o, DataOptions&) { o.train_samples = t.train_samples; });
-  add(cmd->add_option("--batch-size", t.batch_size, fmt::format("Samples per step ({})", defaults.batch_size)),
-      [&t](TrainOptions& o, DataOptions&) { o.batch_size = t.batch_size; });
-  add(cmd->add_option("--optimizer", cli->optimizer, "sgd or adam (sgd)")->check(CLI::IsMember({"sgd", "adam"})),
-      [c = cli.get()](TrainOptions& o, DataOptions&) {
-        o.optimizer = c->optimizer == "adam" ? OptimizerKind::adam : OptimizerKind::sgd;
-      });
-  add(cmd->add_option("--learning-rate,--lr", t.learning_rate,
-                      fmt::format("Learning rate ({})", defaults.learning_rate)),
-      [&t](TrainOptions& o, DataOptions&) { o.learning_rate = t.learning_rate; });
-  add(cmd->add_option("--schedule", cli->schedule, "Learning-rate schedule: constant, cosine or linear (cosine)")
-          ->check(CLI::IsMember({"constant", "cosine", "linear"})),
-      [c = cli.get()](TrainOptions& o, DataOptions&) {
-        o.schedule = c->schedule == "cosine"   ? LrSchedule::cosine
-                     : c->schedule == "linear" ? LrSchedule::linear
-                                               : LrSchedule::constant;
-      });
-  add(cmd->add_option("--momentum", t.momentum, fmt::format("SGD momentum ({})", defaults.momentum)),
-      [&t](TrainOptions& o, DataOptions&) { o.momentum = t.momentum; });
-  add(cmd->add_option("--weight-decay", t.weight_decay, "L2 penalty (0)"),
-      [&t](TrainOptions& o, DataOptions&) { o.weight_decay = t.weight_decay; });
-  add(cmd->add_option("--seed", t.seed, "Seed of the weights, shuffling and dropout (0)"),
-      [&t](TrainOptions& o, DataOptions&) { o.seed = t.seed; });
-  add(cmd->add_option("--threads", t.threads, "Intra-op threads (1)"),
-      [&t](TrainOptions& o, DataOptions&) { o.threads = t.threads; });
-  add(cmd->add_option("--time-budget-s", t.time_budget_s, "Stop training after this many seconds (0: no limit)"),
-      [&t](TrainOptions& o, DataOptions&) { o.time_budget_s = t.time_budget_s; });
-  add(cmd->add_option("--dataset", cli->kind, "fashion-mnist, mnist-idx or cifar10 (fashion-mnist)")
-          ->check(CLI::IsMember({"fashion-mnist", "mnist-idx", "cifar10"})),
-      [c = cli.get()](TrainOptions&, DataOptions& o) {
-        o.kind = c->kind == "cifar10"     ? DatasetKind::cifar10
-                 : c->kind == "mnist-idx" ? DatasetKind::mnist_idx
-                                          : DatasetKind::fashion_mnist;
-      });
-  add(cmd->add_option("--data", d.path, fmt::format("Dataset directory ({} for fashion-mnist)",
-                                                    data_directory(data_defaults))),
-      [&d](TrainOptions&, DataOptions& o) { o.path = d.path; });
-  add(cmd->add_option("--validation-size", d.validation_size,
-                      fmt::format("Training samples held out for validation ({})", data_defaults.validation_size)),
-      [&d](TrainOptions&, DataOptions& o) { o.validation_size = d.validation_size; });
-  add(cmd->add_option("--split-seed", d.split_seed, "Seed of the validation split (0)"),
-      [&d](TrainOptions&, DataOptions& o) { o.split_seed = d.split_seed; });
+  const TrainOptions t;
+  const DataOptions d;
+  TrainCommandOptions& c = *cli;
+  add_override(cmd, c, "--epochs", &TrainOptions::epochs,
+               fmt::format("Passes over the training samples ({})", t.epochs));
+  add_override(cmd, c, "--steps", &TrainOptions::steps, "Train exactly this many batches instead of epochs");
+  add_override(cmd, c, "--train-samples", &TrainOptions::train_samples,
+               "Use the first N training samples (0: all)");
+  add_override(cmd, c, "--batch-size", &TrainOptions::batch_size,
+               fmt::format("Samples per step ({})", t.batch_size));
+  add_choice_override(cmd, c, "--optimizer", &TrainOptions::optimizer,
+                      {OptimizerKind::sgd, OptimizerKind::adam}, "Optimizer (sgd)");
+  add_override(cmd, c, "--learning-rate,--lr", &TrainOptions::learning_rate,
+               fmt::format("Learning rate ({})", t.learning_rate));
+  add_choice_override(cmd, c, "--schedule", &TrainOptions::schedule,
+                      {LrSchedule::constant, LrSchedule::cosine, LrSchedule::linear},
+                      "Learning-rate schedule (cosine)");
+  add_override(cmd, c, "--momentum", &TrainOptions::momentum, fmt::format("SGD momentum ({})", t.momentum));
+  add_override(cmd, c, "--weight-decay", &TrainOptions::weight_decay, "L2 penalty (0)");
+  add_override(cmd, c, "--seed", &TrainOptions::seed, "Seed of the weights, shuffling and dropout (0)");
+  add_override(cmd, c, "--threads", &TrainOptions::threads, "Intra-op threads (1)");
+  add_override(cmd, c, "--time-budget-s", &TrainOptions::time_budget_s,
+               "Stop training after this many seconds (0: no limit)");
+  add_choice_override(cmd, c, "--dataset", &DataOptions::kind,
+                      {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10},
+                      "Data kind (fashion-mnist)");
+  add_override(cmd, c, "--data", &DataOptions::path, fmt::format("Dataset directory ({})", d.path));
+  add_override(cmd, c, "--validation-size", &DataOptions::validation_size,
+               fmt::format("Training samples held out for validation ({})", d.validation_size));
+  add_override(cmd, c, "--split-seed", &DataOptions::split_seed, "Seed of the validation split (0)");
   return [cli] { return run_train(*cli); };
 }
 

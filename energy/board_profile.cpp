@@ -32,9 +32,25 @@ std::vector<std::string> string_list(const Value& v) {
   return out;
 }
 
+RailCalibration read_calibration(const Value& v) {
+  if (!v.is_map()) v.fail("expected a map with rail, gain, offset_mw, points, r_squared, rmse_mw");
+  v.allow_keys({"rail", "gain", "offset_mw", "points", "r_squared", "rmse_mw", "max_abs_error_mw", "source"});
+  RailCalibration c;
+  c.rail = v.require("rail").as_string();
+  c.gain = v.require("gain").as_double(0, kInf);
+  if (!(c.gain > 0)) v.require("gain").fail("a calibration gain must be > 0");
+  c.offset_mw = v.require("offset_mw").as_double(-kInf, kInf);
+  c.points = static_cast<std::size_t>(v.require("points").as_int(2));
+  c.r_squared = v.require("r_squared").as_double(-kInf, 1);
+  c.rmse_mw = v.require("rmse_mw").as_double(0, kInf);
+  c.max_abs_error_mw = v.get("max_abs_error_mw").is_null() ? 0.0 : v.get("max_abs_error_mw").as_double(0, kInf);
+  c.source = optional_string(v, "source");
+  return c;
+}
+
 Provenance read_provenance(const Value& v) {
   if (!v.is_map()) v.fail("expected a map with kind, sensor, rails, device, software, date, source");
-  v.allow_keys({"kind", "sensor", "rails", "device", "software", "date", "source", "notes"});
+  v.allow_keys({"kind", "sensor", "rails", "device", "software", "date", "source", "notes", "estimate", "calibrations"});
   Provenance p;
   p.kind = static_cast<ProvenanceKind>(v.require("kind").as_choice({"measured", "third-party", "datasheet"}));
   p.sensor = optional_string(v, "sensor");
@@ -44,6 +60,12 @@ Provenance read_provenance(const Value& v) {
   p.date = optional_string(v, "date");
   p.source = optional_string(v, "source");
   p.notes = optional_string(v, "notes");
+  p.estimate = !v.get("estimate").is_null() && v.get("estimate").as_bool();
+  const Value calibrations = v.get("calibrations");
+  if (!calibrations.is_null()) {
+    if (!calibrations.is_sequence()) calibrations.fail("expected a list of rail calibrations");
+    for (std::size_t i = 0; i < calibrations.size(); ++i) p.calibrations.push_back(read_calibration(calibrations.at(i)));
+  }
   return p;
 }
 
@@ -254,6 +276,30 @@ std::string string_list_yaml(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+// `estimate` and `calibrations` only when set, so that profiles without them read as before.
+void write_provenance(std::string& out, const Provenance& v) {
+  out += "provenance:\n";
+  out += fmt::format("  kind: {}\n", to_string(v.kind));
+  out += fmt::format("  sensor: {}\n", yaml_scalar(v.sensor));
+  out += fmt::format("  rails: {}\n", string_list_yaml(v.rails));
+  out += fmt::format("  device: {}\n", yaml_scalar(v.device));
+  out += fmt::format("  software: {}\n", yaml_scalar(v.software));
+  out += fmt::format("  date: {}\n", yaml_scalar(v.date));
+  out += fmt::format("  source: {}\n", yaml_scalar(v.source));
+  out += fmt::format("  notes: {}\n", yaml_scalar(v.notes));
+  if (v.estimate) out += "  estimate: true  # energy = measured time x a configured power, not measured\n";
+  if (!v.calibrations.empty()) {
+    out += "  calibrations:  # corrected = gain x internal + offset_mw, applied to every sample\n";
+    for (const RailCalibration& c : v.calibrations) {
+      out += fmt::format(
+          "    - {{rail: {}, gain: {}, offset_mw: {}, points: {}, r_squared: {}, rmse_mw: {}, max_abs_error_mw: {}, "
+          "source: {}}}\n",
+          yaml_scalar(c.rail), number(c.gain), number(c.offset_mw), c.points, number(c.r_squared), number(c.rmse_mw),
+          number(c.max_abs_error_mw), yaml_scalar(c.source));
+    }
+  }
+}
+
 void write_groups(std::string& out, std::string_view key, const std::vector<GroupResult>& groups) {
   if (groups.empty()) return;
   out += fmt::format("      {}:\n", key);
@@ -324,7 +370,13 @@ std::optional<ProvenanceKind> parse_provenance_kind(std::string_view text) {
 bool is_measured(const BoardProfile& profile) { return profile.provenance.kind == ProvenanceKind::measured; }
 
 std::string provenance_notice(const BoardProfile& profile) {
-  if (is_measured(profile)) return "";
+  if (is_measured(profile)) {
+    if (!profile.provenance.estimate) return "";
+    return fmt::format(
+        "profile {}'s energy figures are an ESTIMATE (the timer estimate: measured time x a configured power), not "
+        "measured energy; its latency is measured",
+        profile.board);
+  }
   const std::string what = profile.provenance.kind == ProvenanceKind::third_party
                                ? "third-party data"
                                : "a datasheet prior";
@@ -351,20 +403,18 @@ BoardIdentity load_board_identity(const std::string& path) {
   return read_identity(root);
 }
 
+std::string to_yaml(const BoardIdentity& identity) {
+  std::string out = "# joules provenance: who measured what, how, on which board (joules fit --provenance).\n";
+  out += fmt::format("board: {}\n", yaml_scalar(identity.board));
+  write_provenance(out, identity.provenance);
+  return out;
+}
+
 std::string to_yaml(const BoardProfile& p) {
   std::string out = "# joules board profile: energy (and latency) per inference, batch 1. See README.md.\n";
   out += fmt::format("format: {}\n", p.format);
   out += fmt::format("board: {}\n", yaml_scalar(p.board));
-  const Provenance& v = p.provenance;
-  out += "provenance:\n";
-  out += fmt::format("  kind: {}\n", to_string(v.kind));
-  out += fmt::format("  sensor: {}\n", yaml_scalar(v.sensor));
-  out += fmt::format("  rails: {}\n", string_list_yaml(v.rails));
-  out += fmt::format("  device: {}\n", yaml_scalar(v.device));
-  out += fmt::format("  software: {}\n", yaml_scalar(v.software));
-  out += fmt::format("  date: {}\n", yaml_scalar(v.date));
-  out += fmt::format("  source: {}\n", yaml_scalar(v.source));
-  out += fmt::format("  notes: {}\n", yaml_scalar(v.notes));
+  write_provenance(out, p.provenance);
   if (p.fit) {
     const FitInfo& f = *p.fit;
     out += "fit:\n";

@@ -13,6 +13,7 @@
 
 #include "energy/layer_features.hpp"
 #include "energy/model_family.hpp"
+#include "energy/rail_calibration.hpp"
 
 namespace joules {
 
@@ -31,6 +32,12 @@ struct Provenance {
   std::string date;                 // of the measurements
   std::string source;               // a repository, a paper, a run directory
   std::string notes;                // caveats a user should read
+  /// True when the energy figures are not measured but estimated (joules profile with the
+  /// timer estimate: measured time x a configured power). Users of the profile are told.
+  bool estimate = false;
+  /// Calibrations applied to the rails' readings while measuring (joules profile
+  /// --calibration), with their fit quality.
+  std::vector<RailCalibration> calibrations;
 
   bool operator==(const Provenance&) const = default;
 };
@@ -143,7 +150,8 @@ bool is_measured(const BoardProfile& profile);
 
 /// One line for users of a profile that is not `measured`, e.g. "profile jetson-nano is
 /// third-party data, not measured by joules on this board (cross-validated energy MAPE 5.6%;
-/// source: ...)"; empty when it is.
+/// source: ...)", or whose energy is an estimate ("profile cpu's energy figures are an
+/// ESTIMATE ..."); empty for a measured profile with measured energy.
 std::string provenance_notice(const BoardProfile& profile);
 
 /// Reads a profile. Throws InputError ("FILE:LINE: KEY: message") for unreadable files, YAML
@@ -165,5 +173,8 @@ BoardIdentity load_board_identity(const std::string& path);
 
 /// The profile as YAML; parse_board_profile(to_yaml(p)) == p.
 std::string to_yaml(const BoardProfile& profile);
+
+/// A provenance file as load_board_identity() reads it back equal.
+std::string to_yaml(const BoardIdentity& identity);
 
 }  // namespace joules

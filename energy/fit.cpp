@@ -531,10 +531,11 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
     const auto k = static_cast<std::size_t>(f.kind);
     energy[k].samples.push_back(Sample{.layers = {f}, .value = *e, .group = group, .family = m.family});
     if (all_latency) {
-      check_value(data.file, line, "latency_ms", *m.latency_ms);
+      check_value(data.file, line, data.latency_column, *m.latency_ms);
       latency[k].samples.push_back(Sample{.layers = {f}, .value = *m.latency_ms, .group = group, .family = m.family});
     } else if (any_latency && !m.latency_ms) {
-      throw InputError(data.file, line, "latency_ms", "is empty while other rows have it: give it everywhere or nowhere");
+      throw InputError(data.file, line, data.latency_column,
+                       "is empty while other rows have it: give it everywhere or nowhere");
     }
     all_layers.push_back(f);
   }
@@ -542,7 +543,7 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
   BoardFit out;
   out.profile = new_profile(identity, "layers", data.file, data.rows.size(), data.fnv1a64, options);
   out.profile.energy.target = energy_column;
-  if (all_latency) out.profile.latency = QuantityModels{.target = "latency_ms"};
+  if (all_latency) out.profile.latency = QuantityModels{.target = data.latency_column};
   record_ranges(out.profile, all_layers);
   for (LayerKind kind : kLayerKinds) {
     const auto k = static_cast<std::size_t>(kind);

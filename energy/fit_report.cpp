@@ -1,10 +1,14 @@
 #include "energy/fit_report.hpp"
 
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "space/analysis.hpp"
 #include "util/svg_plot.hpp"
 
 namespace joules {
@@ -129,6 +133,75 @@ std::string fit_plot_svg(const BoardFit& fit, Quantity quantity) {
   options.log_x = true;
   options.log_y = true;
   options.diagonal = true;
+  return svg_plot(options, list);
+}
+
+std::string fit_sweep_svg(const BoardFit& fit, const LayerMeasurementSet& data, Quantity quantity) {
+  const BoardProfile& p = fit.profile;
+  if (!p.fit || p.fit->input != "layers") throw std::invalid_argument("a sweep plot needs per-layer measurements");
+  if (quantity == Quantity::latency && !p.latency) throw std::invalid_argument("the fit has no latency to plot");
+  const QuantityModels& models = quantity == Quantity::energy ? p.energy : *p.latency;
+
+  // One sweep per family and configuration; the width is what varies along it.
+  struct Sweep {
+    std::vector<std::pair<double, double>> measured;   // (width, value)
+    std::vector<std::pair<double, double>> predicted;
+  };
+  // A family with one configuration is labelled by its name alone (short legends).
+  std::map<std::string, std::set<std::string>> configs_of_family;
+  const auto config_of = [](const LayerMeasurement& m, LayerKind kind) {
+    std::string config = fmt::format("{} {}x{}x{}", to_string(kind), m.input.channels, m.input.height, m.input.width);
+    if (const auto* conv = std::get_if<ConvLayer>(&m.layer)) {
+      config += fmt::format(" k{}x{} s{}", conv->kernel.h, conv->kernel.w, conv->stride.h);
+    } else if (const auto* pool = std::get_if<PoolLayer>(&m.layer)) {
+      config += pool->global ? " global" : fmt::format(" k{} s{}", pool->kernel.h, pool->stride.h);
+    }
+    return config;
+  };
+  std::vector<LayerFeatures> features;
+  for (const LayerMeasurement& m : data.rows) {
+    features.push_back(layer_features(m.layer, analyze(Architecture{.input = m.input, .layers = {m.layer}}).layers.front()));
+    configs_of_family[m.family].insert(config_of(m, features.back().kind));
+  }
+  std::map<std::string, Sweep> sweeps;
+  for (std::size_t i = 0; i < data.rows.size(); ++i) {
+    const LayerMeasurement& m = data.rows[i];
+    std::optional<double> value = m.latency_ms;
+    if (quantity == Quantity::energy) value = models.target == "dynamic_energy_mj" ? m.dynamic_energy_mj : m.energy_mj;
+    if (!value) continue;
+    const LayerFeatures& f = features[i];
+    const auto& model = models.model(f.kind);
+    const std::string config = config_of(m, f.kind);
+    const std::string label = m.family.empty()                          ? config
+                              : configs_of_family[m.family].size() == 1 ? m.family
+                                                                        : m.family + ": " + config;
+    Sweep& sweep = sweeps[label];
+    sweep.measured.emplace_back(f.width, *value);
+    if (model) sweep.predicted.emplace_back(f.width, model->evaluate(f));
+  }
+  std::vector<PlotSeries> list;
+  std::size_t index = 0;
+  for (auto& [label, sweep] : sweeps) {
+    const std::string color = palette_color(index++);
+    std::sort(sweep.measured.begin(), sweep.measured.end());
+    std::sort(sweep.predicted.begin(), sweep.predicted.end());
+    PlotSeries measured{.label = label, .color = color, .marker = Marker::circle, .size_px = 2.5};
+    for (const auto& [x, y] : sweep.measured) {
+      measured.x.push_back(x);
+      measured.y.push_back(y);
+    }
+    PlotSeries model{.color = color, .marker = Marker::none, .line = true, .opacity = 0.8};
+    for (const auto& [x, y] : sweep.predicted) {
+      model.x.push_back(x);
+      model.y.push_back(y);
+    }
+    list.push_back(std::move(measured));
+    if (!model.x.empty()) list.push_back(std::move(model));
+  }
+  PlotOptions options;
+  options.title = fmt::format("{}: {} per inference against the filter count (lines: fitted model)", p.board, models.target);
+  options.x_label = "filters (conv), units (fc), channels (pool)";
+  options.y_label = fmt::format("{} ({})", models.target, quantity == Quantity::energy ? "mJ" : "ms");
   return svg_plot(options, list);
 }
 

@@ -17,4 +17,11 @@ std::string fit_report_markdown(const BoardFit& fit);
 /// predictions of `quantity`.
 std::string fit_plot_svg(const BoardFit& fit, Quantity quantity);
 
+/// Per-layer data: measured energy (the fitted column) or latency against the layers' width,
+/// the filter count (units for fc, channels for pool), with the fitted model as a line through
+/// the same sizes: one colour per family and layer configuration (input, kernel, stride). Shows
+/// the steps a scheduling granularity makes. Throws std::invalid_argument for network data or
+/// a fit without `quantity`.
+std::string fit_sweep_svg(const BoardFit& fit, const LayerMeasurementSet& data, Quantity quantity);
+
 }  // namespace joules

@@ -25,10 +25,6 @@ constexpr std::array<std::string_view, 23> kLayerColumns{
     "energy_mj_std", "dynamic_energy_mj", "dynamic_energy_mj_std", "latency_ms", "latency_ms_std",
     "repeats",    "group",             "family"};
 
-constexpr std::array kActivations{Activation::none,    Activation::relu, Activation::relu6,
-                                  Activation::leaky_relu, Activation::sigmoid, Activation::tanh,
-                                  Activation::gelu,    Activation::silu, Activation::hardswish};
-
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, 0, "", "cannot read file");
@@ -118,9 +114,7 @@ class Row {
   Activation activation_or(std::string_view column, Activation fallback) const {
     if (!has(column)) return fallback;
     const std::string t = text(column);
-    for (Activation a : kActivations) {
-      if (to_string(a) == t) return a;
-    }
+    if (const auto a = parse_activation(t)) return *a;
     fail(column, fmt::format("unknown activation '{}'", t));
   }
   void forbid(std::initializer_list<std::string_view> columns, std::string_view layer) const {
@@ -247,13 +241,17 @@ std::string to_csv_row(const LayerMeasurement& m) {
   return out;
 }
 
-LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::string& file) {
+LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::string& file,
+                                             const std::string& latency_column) {
   const CsvTable table = CsvTable::parse(text, file);
   for (std::string_view required : {"layer", "in_channels", "in_height", "in_width", "energy_mj"}) {
     table.column(required);  // throws "missing column"
   }
+  const bool own_latency = latency_column == "latency_ms";
+  if (!own_latency) table.column(latency_column);
   LayerMeasurementSet set;
   set.file = file;
+  set.latency_column = latency_column;
   set.fnv1a64 = fnv1a64_hex(text);
   for (std::size_t r = 0; r < table.rows(); ++r) {
     const Row row(table, r);
@@ -274,8 +272,8 @@ LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::s
     m.energy_mj_std = row.optional_spread("energy_mj_std");
     m.dynamic_energy_mj = row.optional_number("dynamic_energy_mj");
     m.dynamic_energy_mj_std = row.optional_spread("dynamic_energy_mj_std");
-    m.latency_ms = row.optional_positive("latency_ms");
-    m.latency_ms_std = row.optional_spread("latency_ms_std");
+    m.latency_ms = row.optional_positive(latency_column);
+    if (own_latency) m.latency_ms_std = row.optional_spread("latency_ms_std");
     m.repeats = row.integer_or("repeats", 1, 1);
     m.group = row.text("group");
     m.family = row.text("family");
@@ -285,8 +283,8 @@ LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::s
   return set;
 }
 
-LayerMeasurementSet read_layer_measurements(const std::string& path) {
-  return parse_layer_measurements(read_bytes(path), path);
+LayerMeasurementSet read_layer_measurements(const std::string& path, const std::string& latency_column) {
+  return parse_layer_measurements(read_bytes(path), path, latency_column);
 }
 
 NetworkMeasurementSet read_network_measurements(const std::string& path, const NetworkColumns& columns) {

@@ -36,6 +36,7 @@ struct LayerMeasurement {
 struct LayerMeasurementSet {
   std::string file;
   std::string fnv1a64;  // hash of the file's bytes (hex)
+  std::string latency_column = "latency_ms";  // the column rows' latency_ms was read from
   std::vector<LayerMeasurement> rows;
   std::vector<int> lines;  // 1-based line of each row in the file
 };
@@ -49,9 +50,12 @@ std::string to_csv_row(const LayerMeasurement& m);
 
 /// Reads a per-layer CSV. Throws InputError naming file, line and column for a missing
 /// required column, a bad or impossible layer, a non-finite, zero or negative energy or
-/// latency, a negative spread, fewer than 1 repeat.
-LayerMeasurementSet read_layer_measurements(const std::string& path);
-LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::string& file);
+/// latency, a negative spread, fewer than 1 repeat. `latency_column` names the column read
+/// into latency_ms (e.g. "thread_cpu_ms" of `joules profile`'s CSV; its spread is then not
+/// read); another than latency_ms must be present.
+LayerMeasurementSet read_layer_measurements(const std::string& path, const std::string& latency_column = "latency_ms");
+LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::string& file,
+                                             const std::string& latency_column = "latency_ms");
 
 /// Which columns of a per-network CSV hold what.
 struct NetworkColumns {

@@ -99,14 +99,10 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
   const BoardProfile profile = load_board_profile(c.board);
   c.space = read_space(root.require("space"), base_dir);
   if (root.get("data").defined()) c.data = parse_data_options(root.get("data"));
-  // The resolved config names the data directory itself (relative to the config's directory).
-  try {
-    const fs::path data_dir = data_directory(c.data);
-    c.data.path = (data_dir.is_absolute() ? data_dir : fs::path(base_dir) / data_dir).lexically_normal().string();
-  } catch (const std::invalid_argument& e) {
-    root.require("data").fail(e.what());
+  // The resolved config names the data directory absolutely (relative to the config's directory).
+  if (const fs::path data_dir = c.data.path; !data_dir.empty() && data_dir.is_relative()) {
+    c.data.path = (fs::path(base_dir) / data_dir).lexically_normal().string();
   }
-  if (root.get("training").defined()) c.training = parse_train_options(root.get("training"));
   c.search = read_search(root.get("search"));
   if (const yaml::Value e = root.get("export"); e.defined()) {
     e.allow_keys({"retrain_epochs"});

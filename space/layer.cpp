@@ -25,6 +25,13 @@ std::string_view to_string(Activation activation) {
   return "none";
 }
 
+std::optional<Activation> parse_activation(std::string_view name) {
+  for (Activation a : kActivations) {
+    if (to_string(a) == name) return a;
+  }
+  return std::nullopt;
+}
+
 std::string_view to_string(PoolOp op) { return op == PoolOp::max ? "max" : "avg"; }
 
 std::string_view layer_type(const Layer& layer) {

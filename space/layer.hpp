@@ -2,7 +2,9 @@
 // The layers joules can search over and estimate: plain CNN building blocks.
 // Plain value types: comparable, printable (describe), no hidden state.
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -22,8 +24,14 @@ struct Size2 {
 enum class Activation { none, relu, relu6, leaky_relu, sigmoid, tanh, gelu, silu, hardswish };
 enum class PoolOp { max, avg };
 
+inline constexpr std::array<Activation, 9> kActivations{
+    Activation::none, Activation::relu, Activation::relu6, Activation::leaky_relu, Activation::sigmoid,
+    Activation::tanh, Activation::gelu, Activation::silu, Activation::hardswish};
+
 /// Name as written in YAML ("relu", "none", ...).
 std::string_view to_string(Activation activation);
+/// The activation whose to_string() is `name`; std::nullopt for anything else.
+std::optional<Activation> parse_activation(std::string_view name);
 std::string_view to_string(PoolOp op);
 
 /// 2-D convolution (optionally grouped / depthwise), optional batch norm, then activation.

@@ -32,21 +32,20 @@ struct Files {
 
 Files read_idx_dataset(const std::string& dir) {
   Files f;
-  f.train = read_idx_images(
-      find_file(dir, {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte.gz",
-                      "train-images.idx3-ubyte"}),
-      find_file(dir, {"train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte",
-                                      "train-labels.idx1-ubyte.gz", "train-labels.idx1-ubyte"}));
-  f.test = read_idx_images(
-      find_file(dir, {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte.gz",
-                      "t10k-images.idx3-ubyte"}),
-      find_file(dir, {"t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte.gz",
-                      "t10k-labels.idx1-ubyte"}));
+  f.train = read_idx_images(find_file(dir, {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte",
+                                            "train-images.idx3-ubyte.gz", "train-images.idx3-ubyte"}),
+                            find_file(dir, {"train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte",
+                                            "train-labels.idx1-ubyte.gz", "train-labels.idx1-ubyte"}));
+  f.test = read_idx_images(find_file(dir, {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte",
+                                           "t10k-images.idx3-ubyte.gz", "t10k-images.idx3-ubyte"}),
+                           find_file(dir, {"t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte",
+                                           "t10k-labels.idx1-ubyte.gz", "t10k-labels.idx1-ubyte"}));
   return f;
 }
 
 Files read_cifar10_dataset(std::string dir) {
-  if (fs::is_directory(fs::path(dir) / "cifar-10-batches-bin")) dir = (fs::path(dir) / "cifar-10-batches-bin").string();
+  if (fs::is_directory(fs::path(dir) / "cifar-10-batches-bin"))
+    dir = (fs::path(dir) / "cifar-10-batches-bin").string();
   std::vector<std::string> batches;
   for (int i = 1; fs::exists(fs::path(dir) / fmt::format("data_batch_{}.bin", i)); ++i) {
     batches.push_back((fs::path(dir) / fmt::format("data_batch_{}.bin", i)).string());
@@ -61,8 +60,9 @@ Files read_cifar10_dataset(std::string dir) {
 // Moves the bytes into a tensor without copying them.
 torch::Tensor pixels_tensor(LabelledImages& set) {
   auto* owner = new std::vector<std::uint8_t>(std::move(set.pixels));
-  return torch::from_blob(owner->data(), {set.count, set.shape.channels, set.shape.height, set.shape.width},
-                          [owner](void*) { delete owner; }, torch::kUInt8);
+  return torch::from_blob(
+      owner->data(), {set.count, set.shape.channels, set.shape.height, set.shape.width},
+      [owner](void*) { delete owner; }, torch::kUInt8);
 }
 
 torch::Tensor labels_tensor(const LabelledImages& set) {
@@ -86,31 +86,36 @@ double Data::channel_mean(std::int64_t channel) const { return tensors_->mean.at
 double Data::channel_std(std::int64_t channel) const { return tensors_->std.at(channel); }
 
 std::shared_ptr<const Data> load_data(const DataOptions& options) {
-  const std::string dir = data_directory(options);
+  const std::string& dir = options.path;
   if (!fs::is_directory(dir)) {
-    throw InputError(dir, 0, "",
-                     options.kind == DatasetKind::fashion_mnist && options.path.empty()
-                         ? "no such directory: install Debian's dataset-fashion-mnist package or set data.path"
-                         : "no such directory");
+    throw InputError(
+        dir, 0, "",
+        dir == kFashionMnistPath
+            ? "no such directory: install Debian's dataset-fashion-mnist package or set data.path"
+            : "no such directory");
   }
   Files files = options.kind == DatasetKind::cifar10 ? read_cifar10_dataset(dir) : read_idx_dataset(dir);
   if (files.test.shape != files.train.shape) {
-    throw InputError(dir, 0, "", fmt::format("test images are {}x{}x{} but training images are {}x{}x{}",
-                                             files.test.shape.channels, files.test.shape.height,
-                                             files.test.shape.width, files.train.shape.channels,
-                                             files.train.shape.height, files.train.shape.width));
+    throw InputError(
+        dir, 0, "",
+        fmt::format("test images are {}x{}x{} but training images are {}x{}x{}", files.test.shape.channels,
+                    files.test.shape.height, files.test.shape.width, files.train.shape.channels,
+                    files.train.shape.height, files.train.shape.width));
   }
   const std::int64_t n = files.train.count;
   if (options.validation_size < 0 || options.validation_size >= n) {
     throw SpecError("validation_size",
                     fmt::format("must be in [0, {}] to leave a training sample (the training set has {} "
-                                "samples), got {}", n - 1, n, options.validation_size));
+                                "samples), got {}",
+                                n - 1, n, options.validation_size));
   }
 
   auto t = std::make_unique<Data::Tensors>();
   t->options = options;
   t->input = files.train.shape;
-  const auto max_label = [](const LabelledImages& s) { return *std::max_element(s.labels.begin(), s.labels.end()); };
+  const auto max_label = [](const LabelledImages& s) {
+    return *std::max_element(s.labels.begin(), s.labels.end());
+  };
   t->classes = std::max(max_label(files.train), max_label(files.test)) + 1;
 
   // Seeded split: a permutation of the training file; its head is the validation split.

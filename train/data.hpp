@@ -16,6 +16,9 @@ namespace yaml {
 class Value;
 }
 
+/// Where Debian's dataset-fashion-mnist package puts its files.
+inline constexpr const char* kFashionMnistPath = "/usr/share/datasets/fashion-mnist";
+
 enum class DatasetKind {
   fashion_mnist,  // IDX files, default path /usr/share/datasets/fashion-mnist (Debian's package)
   mnist_idx,      // any MNIST-format IDX files: a directory with the four standard file names
@@ -32,8 +35,8 @@ struct DataOptions {
   /// train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each gzipped
   /// (".gz") or raw (also the "train-images.idx3-ubyte" spelling). CIFAR-10:
   /// data_batch_N.bin (N = 1, 2, ...) and test_batch.bin, in the directory or in its
-  /// cifar-10-batches-bin/ subdirectory. Empty: the kind's default (only fashion-mnist has one).
-  std::string path;
+  /// cifar-10-batches-bin/ subdirectory. The default is Debian's dataset-fashion-mnist.
+  std::string path = kFashionMnistPath;
   /// Samples of the training set held out for validation (search-time accuracy); the test
   /// set is kept for final evaluation only. Must leave at least one training sample.
   std::int64_t validation_size = 5000;
@@ -44,16 +47,12 @@ struct DataOptions {
   bool operator==(const DataOptions&) const = default;
 };
 
-/// The directory `options` reads from: `path`, or the kind's default when it is empty.
-/// Throws std::invalid_argument when the kind has no default and `path` is empty.
-std::string data_directory(const DataOptions& options);
-
-/// Reads the `data:` section of a config. Keys: kind, path, validation_size, split_seed.
-/// Throws InputError naming the file, line and key.
+/// Reads the `data:` section of a config. Keys: kind, path, validation_size, split_seed;
+/// kinds other than fashion-mnist need a path. Throws InputError naming the file, line and
+/// key.
 DataOptions parse_data_options(const yaml::Value& node);
 
-/// Writes options as YAML that parse_data_options() reads back to the same options, except
-/// that an empty path is written as data_directory() (the resolved default).
+/// Writes options as YAML that parse_data_options() reads back to the same options.
 std::string to_yaml(const DataOptions& options);
 
 /// A dataset in memory: images as bytes (normalised per batch with the training split's

@@ -1,7 +1,5 @@
 // DataOptions: names, defaults and the `data:` YAML section. Torch-free.
 
-#include <stdexcept>
-
 #include <fmt/format.h>
 
 #include "train/data.hpp"
@@ -11,18 +9,14 @@ namespace joules {
 
 std::string_view to_string(DatasetKind kind) {
   switch (kind) {
-    case DatasetKind::fashion_mnist: return "fashion-mnist";
-    case DatasetKind::mnist_idx: return "mnist-idx";
-    case DatasetKind::cifar10: return "cifar10";
+    case DatasetKind::fashion_mnist:
+      return "fashion-mnist";
+    case DatasetKind::mnist_idx:
+      return "mnist-idx";
+    case DatasetKind::cifar10:
+      return "cifar10";
   }
   return "?";
-}
-
-std::string data_directory(const DataOptions& options) {
-  if (!options.path.empty()) return options.path;
-  if (options.kind == DatasetKind::fashion_mnist) return "/usr/share/datasets/fashion-mnist";
-  throw std::invalid_argument(fmt::format("data kind {} needs a path (the directory of its files)",
-                                          to_string(options.kind)));
 }
 
 DataOptions parse_data_options(const yaml::Value& node) {
@@ -36,8 +30,7 @@ DataOptions parse_data_options(const yaml::Value& node) {
   if (const auto v = node.get("path"); v.defined()) {
     o.path = v.as_string();
     if (o.path.empty()) v.fail("must not be empty (leave the key out for the default)");
-  }
-  if (o.kind != DatasetKind::fashion_mnist && o.path.empty()) {
+  } else if (o.kind != DatasetKind::fashion_mnist) {
     node.fail(fmt::format("kind {} needs a path (the directory of its files)", to_string(o.kind)));
   }
   if (const auto v = node.get("validation_size"); v.defined()) o.validation_size = v.as_int(0, INT64_MAX);
@@ -51,7 +44,7 @@ std::string to_yaml(const DataOptions& o) {
   std::string out = fmt::format("kind: {}\n", to_string(o.kind));
   // Quoted so that any path (spaces, colons, '#') reads back unchanged.
   std::string quoted;
-  for (char c : data_directory(o)) {
+  for (char c : o.path) {
     if (c == '"' || c == '\\') {
       quoted += '\\';
       quoted += c;

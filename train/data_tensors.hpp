@@ -16,10 +16,10 @@ struct Data::Tensors {
   std::int64_t classes = 0;
   // Pixels stay bytes (a quarter of the memory of floats) and are normalised per batch,
   // which costs about as much as gathering a float batch.
-  torch::Tensor images;       // uint8 [N, C, H, W]: the training file (training + validation)
-  torch::Tensor labels;       // int64 [N]
-  torch::Tensor test_images;  // uint8 [T, C, H, W]
-  torch::Tensor test_labels;  // int64 [T]
+  torch::Tensor images;                   // uint8 [N, C, H, W]: the training file (training + validation)
+  torch::Tensor labels;                   // int64 [N]
+  torch::Tensor test_images;              // uint8 [T, C, H, W]
+  torch::Tensor test_labels;              // int64 [T]
   std::vector<std::int64_t> train_order;  // rows of the training split, in the split's order
   torch::Tensor validation_index;         // int64 rows of the validation split, ascending
   torch::Tensor test_index;               // int64 0 .. T-1

@@ -66,15 +66,16 @@ IdxArray read_idx(const std::string& path) {
   std::uint8_t magic[4] = {};
   if (file.read(magic, 4) != 4) fail(path, "truncated: no IDX header (4 bytes)");
   if (magic[0] != 0 || magic[1] != 0) {
-    fail(path, fmt::format("not an IDX file: the header starts with {:02x} {:02x}, expected 00 00",
-                           magic[0], magic[1]));
+    fail(path, fmt::format("not an IDX file: the header starts with {:02x} {:02x}, expected 00 00", magic[0],
+                           magic[1]));
   }
   if (magic[2] != 0x08) {
-    fail(path, fmt::format("IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)",
-                           magic[2]));
+    fail(path,
+         fmt::format("IDX element type 0x{:02x} is not supported (only 0x08, unsigned bytes)", magic[2]));
   }
   const int ndims = magic[3];
-  if (ndims < 1 || ndims > 4) fail(path, fmt::format("IDX arrays of {} dimensions are not supported (1 to 4)", ndims));
+  if (ndims < 1 || ndims > 4)
+    fail(path, fmt::format("IDX arrays of {} dimensions are not supported (1 to 4)", ndims));
 
   IdxArray array;
   std::int64_t elements = 1;
@@ -108,7 +109,8 @@ LabelledImages read_idx_images(const std::string& images_path, const std::string
   const auto& d = images.dims;
   if (d.size() != 3 && d.size() != 4) {
     fail(images_path, fmt::format("expected images [count, height, width] or [count, channels, "
-                                  "height, width], got a {} array", shape_text(d)));
+                                  "height, width], got a {} array",
+                                  shape_text(d)));
   }
   if (labels.dims.size() != 1) {
     fail(labels_path, fmt::format("expected labels [count], got a {} array", shape_text(labels.dims)));
@@ -121,7 +123,8 @@ LabelledImages read_idx_images(const std::string& images_path, const std::string
     fail(images_path, fmt::format("images of size {} are empty", shape_text(d)));
   }
   if (labels.dims[0] != out.count) {
-    fail(labels_path, fmt::format("has {} labels but {} has {} images", labels.dims[0], images_path, out.count));
+    fail(labels_path,
+         fmt::format("has {} labels but {} has {} images", labels.dims[0], images_path, out.count));
   }
   out.pixels = std::move(images.data);
   out.labels = std::move(labels.data);
@@ -139,7 +142,8 @@ LabelledImages read_cifar10(const std::vector<std::string>& paths) {
     const auto size = std::filesystem::file_size(path, error);
     if (error) fail(path, fmt::format("cannot read: {}", error.message()));
     if (size == 0 || size % kRecord != 0) {
-      fail(path, fmt::format("is {} bytes, not a whole number of CIFAR-10 records ({} bytes each)", size, kRecord));
+      fail(path,
+           fmt::format("is {} bytes, not a whole number of CIFAR-10 records ({} bytes each)", size, kRecord));
     }
     records.push_back(static_cast<std::int64_t>(size) / kRecord);
     out.count += records.back();

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "space/analysis.hpp"
-#include "train/max_pool.hpp"
+#include "train/pooling.hpp"
 #include "util/atomic_file.hpp"
 
 namespace joules {
@@ -17,17 +17,26 @@ namespace {
 
 torch::Tensor activate(torch::Tensor x, Activation activation) {
   switch (activation) {
-    case Activation::none: return x;
+    case Activation::none:
+      return x;
     // In place: every tensor it follows (conv, batch norm, fc output) is not needed by its
     // own backward, and relu's backward needs only its result. Saves a buffer per layer.
-    case Activation::relu: return x.relu_();
-    case Activation::relu6: return at::hardtanh(x, 0.0, 6.0);
-    case Activation::leaky_relu: return at::leaky_relu(x, 0.01);
-    case Activation::sigmoid: return x.sigmoid();
-    case Activation::tanh: return x.tanh();
-    case Activation::gelu: return at::gelu(x);
-    case Activation::silu: return at::silu(x);
-    case Activation::hardswish: return at::hardswish(x);
+    case Activation::relu:
+      return x.relu_();
+    case Activation::relu6:
+      return at::hardtanh(x, 0.0, 6.0);
+    case Activation::leaky_relu:
+      return at::leaky_relu(x, 0.01);
+    case Activation::sigmoid:
+      return x.sigmoid();
+    case Activation::tanh:
+      return x.tanh();
+    case Activation::gelu:
+      return at::gelu(x);
+    case Activation::silu:
+      return at::silu(x);
+    case Activation::hardswish:
+      return at::hardswish(x);
   }
   return x;
 }
@@ -54,7 +63,8 @@ ConvBlockImpl::ConvBlockImpl(const ConvLayer& spec, std::int64_t in_channels, at
     : spec_(spec) {
   const std::int64_t fan_in = in_channels / spec.groups * spec.kernel.h * spec.kernel.w;
   weight_ = register_parameter(
-      "weight", new_parameter({spec.filters, in_channels / spec.groups, spec.kernel.h, spec.kernel.w}, device));
+      "weight",
+      new_parameter({spec.filters, in_channels / spec.groups, spec.kernel.h, spec.kernel.w}, device));
   init_uniform(weight_, fan_in, generator);
   if (spec.bias) {
     bias_ = register_parameter("bias", new_parameter({spec.filters}, device));
@@ -95,8 +105,7 @@ torch::Tensor PoolBlockImpl::forward(torch::Tensor x) {
     return std::get<0>(at::adaptive_max_pool2d(x, {1, 1}));
   }
   if (spec_.op == PoolOp::max) return max_pool2d(x, spec_.kernel, spec_.stride, spec_.padding);
-  return at::avg_pool2d(x, {spec_.kernel.h, spec_.kernel.w}, {spec_.stride.h, spec_.stride.w},
-                        {spec_.padding.h, spec_.padding.w}, /*ceil_mode=*/false, /*count_include_pad=*/true);
+  return avg_pool2d(x, spec_.kernel, spec_.stride, spec_.padding);
 }
 
 // --- FcBlock --------------------------------------------------------------------------------

@@ -74,8 +74,7 @@ class NetworkImpl : public torch::nn::Module {
   /// weights and biases, batch norm 1 and 0), drawn from a generator seeded with `seed`;
   /// the same generator then draws dropout masks. On the meta device nothing is allocated
   /// or initialised (for counting). Throws SpecError for an invalid architecture.
-  explicit NetworkImpl(const Architecture& arch, std::uint64_t seed = 0,
-                       torch::Device device = torch::kCPU);
+  explicit NetworkImpl(const Architecture& arch, std::uint64_t seed = 0, torch::Device device = torch::kCPU);
 
   torch::Tensor forward(torch::Tensor x);
 

@@ -21,19 +21,26 @@ std::string_view to_string(OptimizerKind kind) { return kind == OptimizerKind::s
 
 std::string_view to_string(LrSchedule schedule) {
   switch (schedule) {
-    case LrSchedule::constant: return "constant";
-    case LrSchedule::cosine: return "cosine";
-    case LrSchedule::linear: return "linear";
+    case LrSchedule::constant:
+      return "constant";
+    case LrSchedule::cosine:
+      return "cosine";
+    case LrSchedule::linear:
+      return "linear";
   }
   return "?";
 }
 
 std::string_view to_string(TrainStatus status) {
   switch (status) {
-    case TrainStatus::ok: return "ok";
-    case TrainStatus::diverged: return "diverged";
-    case TrainStatus::truncated: return "truncated";
-    case TrainStatus::failed: return "failed";
+    case TrainStatus::ok:
+      return "ok";
+    case TrainStatus::diverged:
+      return "diverged";
+    case TrainStatus::truncated:
+      return "truncated";
+    case TrainStatus::failed:
+      return "failed";
   }
   return "?";
 }
@@ -46,7 +53,8 @@ void validate(const TrainOptions& o) {
   require(o.batch_size >= 1, "batch_size", fmt::format("must be >= 1, got {}", o.batch_size));
   require(std::isfinite(o.learning_rate) && o.learning_rate > 0, "learning_rate",
           fmt::format("must be a number > 0, got {}", o.learning_rate));
-  require(o.momentum >= 0 && o.momentum < 1, "momentum", fmt::format("must be in [0, 1), got {}", o.momentum));
+  require(o.momentum >= 0 && o.momentum < 1, "momentum",
+          fmt::format("must be in [0, 1), got {}", o.momentum));
   require(o.adam_beta1 >= 0 && o.adam_beta1 < 1, "adam_beta1",
           fmt::format("must be in [0, 1), got {}", o.adam_beta1));
   require(o.adam_beta2 >= 0 && o.adam_beta2 < 1, "adam_beta2",
@@ -55,11 +63,13 @@ void validate(const TrainOptions& o) {
           fmt::format("must be a number > 0, got {}", o.adam_epsilon));
   require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay",
           fmt::format("must be a number >= 0, got {}", o.weight_decay));
-  require(o.threads >= 1 && o.threads <= 1024, "threads", fmt::format("must be in [1, 1024], got {}", o.threads));
+  require(o.threads >= 1 && o.threads <= 1024, "threads",
+          fmt::format("must be in [1, 1024], got {}", o.threads));
   require(std::isfinite(o.time_budget_s) && o.time_budget_s >= 0, "time_budget_s",
           fmt::format("must be a number of seconds >= 0 (0: no limit), got {}", o.time_budget_s));
   require(o.eval_batch_size >= 1, "eval_batch_size", fmt::format("must be >= 1, got {}", o.eval_batch_size));
-  require(o.loss_every_steps >= 1, "loss_every_steps", fmt::format("must be >= 1, got {}", o.loss_every_steps));
+  require(o.loss_every_steps >= 1, "loss_every_steps",
+          fmt::format("must be >= 1, got {}", o.loss_every_steps));
 }
 
 TrainOptions parse_train_options(const yaml::Value& node) {
@@ -70,7 +80,8 @@ TrainOptions parse_train_options(const yaml::Value& node) {
                    "momentum", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "seed", "threads",
                    "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps"});
   const auto integer = [&](const char* key, auto& field, std::int64_t lo, std::int64_t hi) {
-    if (const auto v = node.get(key); v.defined()) field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
+    if (const auto v = node.get(key); v.defined())
+      field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
   };
   const auto number = [&](const char* key, double& field, double lo, double hi) {
     if (const auto v = node.get(key); v.defined()) field = v.as_double(lo, hi);

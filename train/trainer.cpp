@@ -30,9 +30,12 @@ bool stop_requested(const TrainHooks& hooks) {
 double scheduled_learning_rate(const TrainOptions& o, std::int64_t step, std::int64_t total_steps) {
   const double progress = static_cast<double>(step) / static_cast<double>(total_steps);
   switch (o.schedule) {
-    case LrSchedule::constant: return o.learning_rate;
-    case LrSchedule::cosine: return o.learning_rate * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
-    case LrSchedule::linear: return o.learning_rate * (1.0 - progress);
+    case LrSchedule::constant:
+      return o.learning_rate;
+    case LrSchedule::cosine:
+      return o.learning_rate * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+    case LrSchedule::linear:
+      return o.learning_rate * (1.0 - progress);
   }
   return o.learning_rate;
 }
@@ -81,8 +84,8 @@ class Trainer {
     Rng shuffle_rng(rng.split());
     FlatOptimizer optimizer(network->parameters(), o_);
 
-    const std::int64_t samples = o_.train_samples > 0 ? o_.train_samples
-                                                      : static_cast<std::int64_t>(data_.train_order.size());
+    const std::int64_t samples =
+        o_.train_samples > 0 ? o_.train_samples : static_cast<std::int64_t>(data_.train_order.size());
     const std::int64_t batch = std::min(o_.batch_size, samples);
     const std::int64_t steps_per_epoch = samples / batch;
     const std::int64_t total_steps = o_.steps > 0 ? o_.steps : o_.epochs * steps_per_epoch;
@@ -119,9 +122,9 @@ class Trainer {
     };
     auto close_window = [&] {
       if (window_steps == 0) return;
-      result_.loss_curve.push_back(LossPoint{result_.steps,
-                                             static_cast<double>(result_.samples_seen) / static_cast<double>(samples),
-                                             window_loss / static_cast<double>(window_steps)});
+      result_.loss_curve.push_back(
+          LossPoint{result_.steps, static_cast<double>(result_.samples_seen) / static_cast<double>(samples),
+                    window_loss / static_cast<double>(window_steps)});
       window_loss = 0.0;
       window_steps = 0;
     };
@@ -131,7 +134,8 @@ class Trainer {
     while (!stopped && result_.steps < total_steps) {
       const std::int64_t in_epoch = result_.steps % steps_per_epoch;
       if (in_epoch == 0) {
-        for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.index(i + 1)]);
+        for (std::size_t i = order.size() - 1; i > 0; --i)
+          std::swap(order[i], order[shuffle_rng.index(i + 1)]);
         std::copy(order.begin(), order.end(), permutation.data_ptr<std::int64_t>());
       }
       const torch::Tensor rows = permutation.narrow(0, in_epoch * batch, batch);
@@ -147,6 +151,7 @@ class Trainer {
         result_.reason = fmt::format("the training loss became {} at step {} of {} (epoch {})", loss_value,
                                      result_.steps + 1, total_steps, result_.steps / steps_per_epoch + 1);
         close_window();
+        result_.train_seconds = seconds_since(start);
         report(/*done=*/true);
         return;
       }
@@ -193,6 +198,8 @@ class Trainer {
     if (stop_requested(hooks_)) {
       result_.status = TrainStatus::truncated;
       result_.reason = "stopped during evaluation";
+      result_.validation_accuracy.reset();
+      result_.test_accuracy.reset();
       return;
     }
     if (!o_.save_path.empty()) {
@@ -219,15 +226,16 @@ void check_compatible(const Architecture& arch, const Data& data) {
   const NetworkAnalysis net = analyze(arch);
   const Shape in = data.input();
   if (arch.input != in) {
-    throw SpecError("input", fmt::format("the network takes {}x{}x{} inputs but the data's samples are {}x{}x{}",
-                                         arch.input.channels, arch.input.height, arch.input.width, in.channels,
-                                         in.height, in.width));
+    throw SpecError(
+        "input", fmt::format("the network takes {}x{}x{} inputs but the data's samples are {}x{}x{}",
+                             arch.input.channels, arch.input.height, arch.input.width, in.channels, in.height,
+                             in.width));
   }
   const std::int64_t outputs = net.output.channels * net.output.height * net.output.width;
   if (outputs != data.classes()) {
     throw SpecError(fmt::format("layers[{}]", arch.layers.size() - 1),
-                    fmt::format("the network outputs {} values per sample but the data has {} classes", outputs,
-                                data.classes()));
+                    fmt::format("the network outputs {} values per sample but the data has {} classes",
+                                outputs, data.classes()));
   }
 }
 

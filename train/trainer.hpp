@@ -7,8 +7,11 @@
 // TrainOptions::threads for the thread that calls it, for the duration of the call, and
 // restores the previous value on return. So `threads` is the number of cores one training
 // uses, and several trainings can run at once in different threads (e.g. `jobs` TBB tasks)
-// each with its own count: keep jobs x threads <= cores. Do not call at::set_num_threads()
-// elsewhere in a process that trains concurrently.
+// each with its own count. Keep jobs x threads <= cores for the life of the process: libgomp
+// keeps a pool of threads per training thread, and once it manages more threads than cores
+// it stops spin-waiting between parallel regions, which makes every later multi-threaded
+// training several times slower (threads = 1 creates no pool). Do not call
+// at::set_num_threads() elsewhere in a process that trains concurrently.
 
 #include <atomic>
 #include <cstdint>
@@ -70,8 +73,9 @@ struct TrainOptions {
   std::string save_path;
   /// Also measure accuracy on the test set (final evaluation only, never during a search).
   bool evaluate_test = false;
-  /// Samples per batch when evaluating.
-  std::int64_t eval_batch_size = 1000;
+  /// Samples per batch when evaluating. Small batches measured fastest: larger ones need
+  /// buffers that are mapped and faulted in afresh for every batch.
+  std::int64_t eval_batch_size = 64;
   /// One point of the loss curve per this many steps (the mean training loss over them).
   std::int64_t loss_every_steps = 50;
 

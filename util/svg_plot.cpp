@@ -99,6 +99,8 @@ std::string tick_label(double v) {
 
 }  // namespace
 
+std::string palette_color(std::size_t index) { return kPalette[index % std::size(kPalette)]; }
+
 std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& series) {
   for (const PlotSeries& s : series) {
     if (s.x.size() != s.y.size()) {

@@ -2,6 +2,7 @@
 // The one small SVG writer behind every plot joules draws (Pareto fronts, fits, profiling
 // sweeps), so that a user needs nothing but a browser to look at results.
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct PlotOptions {
   int width_px = 760;
   int height_px = 500;
 };
+
+/// The i-th colour of the palette that series without a colour take in turn (wraps around):
+/// for giving two series (e.g. measurements and their fitted model) the same colour.
+std::string palette_color(std::size_t index);
 
 /// A complete SVG document. Points that are not finite (or not positive on a log axis) are
 /// left out. Throws std::invalid_argument when a series has x and y of different lengths.

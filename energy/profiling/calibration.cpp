@@ -12,12 +12,6 @@
 
 namespace joules::profiling {
 
-std::ostream& operator<<(std::ostream& out, const RailCalibration& c) {
-  return out << fmt::format("{}: {} x internal {:+} mW ({} points, R^2 {:.4f}, RMSE {:.1f} mW{})", c.rail, c.gain,
-                            c.offset_mw, c.points, c.r_squared, c.rmse_mw,
-                            c.source.empty() ? "" : ", from " + c.source);
-}
-
 RailCalibration fit_calibration(const std::string& rail, std::span<const CalibrationPoint> points) {
   if (points.size() < 2) {
     throw std::invalid_argument(fmt::format("calibration of rail {}: needs at least 2 (internal, external) pairs, got {}",

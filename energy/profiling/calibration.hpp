@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "energy/rail_calibration.hpp"
+
 namespace joules::profiling {
 
 /// One pair of simultaneous readings, in mW.
@@ -21,25 +23,8 @@ struct CalibrationPoint {
   friend bool operator==(const CalibrationPoint&, const CalibrationPoint&) = default;
 };
 
-/// A fitted calibration of one rail: corrected = gain x internal + offset_mw. A plain value,
-/// for a profile to record.
-struct RailCalibration {
-  std::string rail;
-  double gain = 1.0;
-  double offset_mw = 0.0;
-  std::size_t points = 0;       // pairs fitted
-  double r_squared = 1.0;       // of the fit, on the external readings
-  double rmse_mw = 0.0;         // root mean square residual
-  double max_abs_error_mw = 0;  // largest residual
-  std::string source;           // the file it came from ("" when fitted in code)
-
-  /// Corrected power for an internal reading.
-  double apply(double internal_mw) const { return gain * internal_mw + offset_mw; }
-
-  friend bool operator==(const RailCalibration&, const RailCalibration&) = default;
-};
-
-std::ostream& operator<<(std::ostream& out, const RailCalibration& calibration);
+/// The fitted calibration of one rail (a plain value that profiles record).
+using joules::RailCalibration;
 
 /// Least-squares fit of external = gain x internal + offset. Throws std::invalid_argument naming
 /// the rail when there are fewer than 2 points, the internal readings are all equal, a value is

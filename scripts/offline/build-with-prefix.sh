@@ -31,7 +31,6 @@ echo "build-with-prefix: packages in $prefix, LibTorch from $torch_prefix"
 # shellcheck disable=SC2086  # CMAKE_ARGS is a list of words on purpose
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix/usr/lib/$multiarch/cmake;$prefix/usr/share/cmake;$torch_prefix" \
-  -DCMAKE_BUILD_RPATH="$prefix/usr/lib/$multiarch" \
-  -DJOULES_DATA_DIR="$prefix/usr/share/datasets" ${CMAKE_ARGS:-}
+  -DCMAKE_BUILD_RPATH="$prefix/usr/lib/$multiarch" ${CMAKE_ARGS:-}
 cmake --build "$build" -j"$(nproc)"
-echo "build-with-prefix: built $build/joules"
+echo "build-with-prefix: built $build/joules; Fashion-MNIST is in $prefix/usr/share/datasets/fashion-mnist"

@@ -1,18 +1,16 @@
 #include "tests/cli/run_command.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
-#include <signal.h>
 
 #include <stdexcept>
 
 namespace joules::testing {
 namespace {
 
-// In the forked child: becomes `program` (exit status 127 when it cannot).
+// In a forked child: replaces it with `program`.
 [[noreturn]] void exec_program(const std::string& program, const std::vector<std::string>& args) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program.c_str()));
@@ -66,33 +64,24 @@ CommandResult run_command(const std::string& program, const std::vector<std::str
   return result;
 }
 
-BackgroundCommand::BackgroundCommand(const std::string& program, const std::vector<std::string>& args,
-                                     const std::string& log_path) {
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (log >= 0) {
-      dup2(log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-    }
+int start_command(const std::string& program, const std::vector<std::string>& args, const std::string& out_file,
+                  const std::string& err_file) {
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0) _exit(126);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
     exec_program(program, args);
   }
+  return pid;
 }
 
-BackgroundCommand::~BackgroundCommand() {
-  if (!done_) {
-    kill(pid_, SIGKILL);
-    wait();
-  }
-}
-
-void BackgroundCommand::signal(int signal_number) const { kill(pid_, signal_number); }
-
-int BackgroundCommand::wait() {
+int wait_command(int pid) {
   int status = 0;
-  waitpid(pid_, &status, 0);
-  done_ = true;
+  waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

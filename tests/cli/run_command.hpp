@@ -15,23 +15,14 @@ struct CommandResult {
 /// Runs `program` with `args`, waiting for it to finish.
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args);
 
-/// A command started in the background, its output going to a file; for tests that
-/// interrupt or kill it.
-class BackgroundCommand {
- public:
-  BackgroundCommand(const std::string& program, const std::vector<std::string>& args, const std::string& log_path);
-  ~BackgroundCommand();  // kills the command if it still runs
-  BackgroundCommand(const BackgroundCommand&) = delete;
-  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+/// Starts `program` with `args` in the background, its stdout and stderr going to the files
+/// given; returns its process id.
+int start_command(const std::string& program, const std::vector<std::string>& args, const std::string& out_file,
+                  const std::string& err_file);
 
-  void signal(int signal_number) const;
-  /// Waits for the command to end; its exit status (128 + signal when killed).
-  int wait();
-
- private:
-  int pid_ = -1;
-  bool done_ = false;
-};
+/// Waits for a process started by start_command; returns its exit status (128 + the signal's
+/// number when killed by a signal).
+int wait_command(int pid);
 
 /// Runs the joules binary built alongside the tests.
 inline CommandResult run_joules(const std::vector<std::string>& args) {

@@ -146,15 +146,14 @@ TEST_F(SearchCommandTest, KilledSearchResumesWithoutLosingOrRepeatingAnything) {
   ASSERT_EQ(run_joules({"search", config, "--out", whole.string()}).exit_code, 0);
 
   const fs::path run = tmp.path() / "run";
-  {
-    BackgroundCommand search(JOULES_BINARY, {"search", config, "--out", run.string()}, (tmp.path() / "log").string());
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (line_count(run / "evaluations.jsonl") < 4 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    search.signal(SIGKILL);
-    EXPECT_EQ(search.wait(), 128 + SIGKILL);
+  const std::string log = (tmp.path() / "log").string();
+  const int search = start_command(JOULES_BINARY, {"search", config, "--out", run.string()}, log, log + ".err");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (line_count(run / "evaluations.jsonl") < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  kill(search, SIGKILL);
+  EXPECT_EQ(wait_command(search), 128 + SIGKILL);
   const std::size_t before = line_count(run / "evaluations.jsonl");
   ASSERT_GE(before, 4u);
   const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});
@@ -168,13 +167,15 @@ TEST_F(SearchCommandTest, KilledSearchResumesWithoutLosingOrRepeatingAnything) {
 TEST_F(SearchCommandTest, CtrlCStopsCleanlyAndTheRunResumes) {
   const std::string config = tmp.write("tiny.yaml", tiny_config());
   const fs::path run = tmp.path() / "run";
-  {
-    BackgroundCommand search(JOULES_BINARY, {"search", config, "--out", run.string()}, (tmp.path() / "log").string());
-    while (line_count(run / "evaluations.jsonl") < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    search.signal(SIGINT);
-    EXPECT_EQ(search.wait(), 130);
+  const std::string out = (tmp.path() / "log").string();
+  const int search = start_command(JOULES_BINARY, {"search", config, "--out", run.string()}, out, out + ".err");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (line_count(run / "evaluations.jsonl") < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  std::ifstream log(tmp.path() / "log");
+  kill(search, SIGINT);
+  EXPECT_EQ(wait_command(search), 130);
+  std::ifstream log(out + ".err");
   const std::string text((std::istreambuf_iterator<char>(log)), {});
   EXPECT_THAT(text, HasSubstr("joules search --resume --out"));
   const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});

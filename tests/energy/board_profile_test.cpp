@@ -97,6 +97,42 @@ INSTANTIATE_TEST_SUITE_P(
         Edit{"BandOrder", "band: [0.9, 1.2]", "band: [1.2, 0.9]", "band[1]: expected a number in [1.2, inf]"}),
     [](const auto& p) { return std::string(p.param.name); });
 
+TEST(BoardProfileTest, EstimatedEnergyAndCalibrationsRoundTripAndAreAnnounced) {
+  BoardProfile p = sample_profile(ProvenanceKind::measured);
+  p.provenance.estimate = true;
+  p.provenance.sensor = "timer-estimate: elapsed time x 10000 mW";
+  p.provenance.calibrations = {RailCalibration{.rail = "VDD_IN", .gain = 1.25, .offset_mw = -31.5, .points = 4,
+                                               .r_squared = 0.998, .rmse_mw = 12.5, .max_abs_error_mw = 20,
+                                               .source = "cal.csv"}};
+  const std::string text = to_yaml(p);
+  EXPECT_THAT(text, HasSubstr("estimate: true"));
+  EXPECT_THAT(text, HasSubstr("{rail: VDD_IN, gain: 1.25, offset_mw: -31.5, points: 4"));
+  EXPECT_EQ(parse_board_profile(text, "p.yaml"), p);
+  // A measured profile whose energy is the timer estimate says so, whatever command uses it.
+  EXPECT_TRUE(is_measured(p));
+  EXPECT_EQ(provenance_notice(p),
+            "profile test-board's energy figures are an ESTIMATE (the timer estimate: measured time x a configured "
+            "power), not measured energy; its latency is measured");
+  // Profiles without them are written as before (no new keys).
+  EXPECT_THAT(to_yaml(sample_profile()), ::testing::Not(HasSubstr("estimate")));
+
+  const BoardIdentity id{.board = "cpu", .provenance = p.provenance};
+  testing::TempDir dir;
+  const std::string path = dir.write("provenance.yaml", to_yaml(id));
+  const BoardIdentity back = load_board_identity(path);
+  EXPECT_EQ(back.board, "cpu");
+  EXPECT_EQ(back.provenance, p.provenance);
+
+  std::string bad = text;
+  bad.replace(bad.find("gain: 1.25"), 10, "gain: 0");
+  try {
+    parse_board_profile(bad, "bad.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("provenance.calibrations[0].gain: a calibration gain must be > 0"));
+  }
+}
+
 TEST(BoardProfileTest, ReadsAProvenanceFile) {
   testing::TempDir dir;
   const std::string path = dir.write("p.yaml", "board: nano\nprovenance: {kind: measured, rails: [VDD_GPU]}\n");

@@ -123,6 +123,23 @@ TEST(MeasurementsTest, AMissingRequiredColumnIsNamed) {
   }
 }
 
+TEST(MeasurementsTest, LatencyMayComeFromAnotherColumn) {
+  const std::string text =
+      "layer,in_channels,in_height,in_width,filters,kernel,energy_mj,latency_ms,latency_ms_std,thread_cpu_ms\n"
+      "conv,3,8,8,4,3,2.5,0.4,0.1,0.25\n";
+  const LayerMeasurementSet set = parse_layer_measurements(text, "m.csv", "thread_cpu_ms");
+  EXPECT_EQ(set.latency_column, "thread_cpu_ms");
+  EXPECT_EQ(set.rows[0].latency_ms, 0.25);
+  EXPECT_FALSE(set.rows[0].latency_ms_std.has_value());  // latency_ms's spread is not this column's
+  try {
+    parse_layer_measurements(text, "m.csv", "gpu_ms");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("gpu_ms"));
+    EXPECT_THAT(e.what(), HasSubstr("missing column"));
+  }
+}
+
 TEST(MeasurementsTest, NetworkRowsNameTheirArchitectureRelativeToTheCsv) {
   TempDir dir;
   dir.write("archs/a.yaml", "input: [3, 16, 16]\nlayers:\n  - conv: {filters: 8, kernel: 3}\n  - fc: {units: 10}\n");

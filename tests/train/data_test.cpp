@@ -30,7 +30,9 @@ class DataTest : public ::testing::Test {
     o.split_seed = seed;
     return o;
   }
-  void SetUp() override { testing::write_idx_dataset(dir_.path().string(), 200, 50, /*classes=*/3, /*gzipped=*/true); }
+  void SetUp() override {
+    testing::write_idx_dataset(dir_.path().string(), 200, 50, /*classes=*/3, /*gzipped=*/true);
+  }
 
   TempDir dir_;
 };
@@ -118,8 +120,10 @@ TEST_F(DataTest, NamesTheMissingDirectoryOrFile) {
 
 TEST_F(DataTest, RejectsTestImagesOfAnotherSize) {
   const testing::Synthetic other = testing::synthetic_images(5, 3, 1, 9, 9, 3);
-  testing::write_file((dir_.path() / "t10k-images-idx3-ubyte.gz").string(), testing::idx_bytes({5, 9, 9}, other.pixels));
-  testing::write_file((dir_.path() / "t10k-labels-idx1-ubyte.gz").string(), testing::idx_bytes({5}, other.labels));
+  testing::write_file((dir_.path() / "t10k-images-idx3-ubyte.gz").string(),
+                      testing::idx_bytes({5, 9, 9}, other.pixels));
+  testing::write_file((dir_.path() / "t10k-labels-idx1-ubyte.gz").string(),
+                      testing::idx_bytes({5}, other.labels));
   try {
     load_data(options());
     FAIL();
@@ -133,7 +137,8 @@ TEST(Cifar10DataTest, ReadsTheBinaryBatchesDirectory) {
   std::vector<testing::Synthetic> sets;
   const auto batch = [&](const std::string& name, std::int64_t count, std::uint64_t seed) {
     sets.push_back(testing::synthetic_images(count, 10, 3, 32, 32, seed));
-    testing::write_file((dir.path() / "cifar-10-batches-bin" / name).string(), testing::cifar10_bytes(sets.back()));
+    testing::write_file((dir.path() / "cifar-10-batches-bin" / name).string(),
+                        testing::cifar10_bytes(sets.back()));
   };
   batch("data_batch_1.bin", 30, 1);
   batch("data_batch_2.bin", 20, 2);

@@ -23,7 +23,8 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   if (path.ends_with(".gz")) {
     gzFile file = gzopen(path.c_str(), "wb");
-    if (file == nullptr || gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())) != static_cast<int>(bytes.size())) {
+    if (file == nullptr ||
+        gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())) != static_cast<int>(bytes.size())) {
       throw std::runtime_error("cannot write " + path);
     }
     gzclose(file);
@@ -32,8 +33,8 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-Synthetic synthetic_images(std::int64_t count, std::int64_t classes, std::int64_t channels, std::int64_t height,
-                           std::int64_t width, std::uint64_t seed) {
+Synthetic synthetic_images(std::int64_t count, std::int64_t classes, std::int64_t channels,
+                           std::int64_t height, std::int64_t width, std::uint64_t seed) {
   Synthetic s{count, channels, height, width, {}, {}};
   Rng rng(seed);
   s.pixels.resize(static_cast<std::size_t>(count * channels * height * width));

@@ -24,8 +24,8 @@ struct Synthetic {
   std::vector<std::uint8_t> pixels;  // [count, channels, height, width]
   std::vector<std::uint8_t> labels;
 };
-Synthetic synthetic_images(std::int64_t count, std::int64_t classes, std::int64_t channels, std::int64_t height,
-                           std::int64_t width, std::uint64_t seed);
+Synthetic synthetic_images(std::int64_t count, std::int64_t classes, std::int64_t channels,
+                           std::int64_t height, std::int64_t width, std::uint64_t seed);
 
 /// Writes the four IDX files of a synthetic dataset (train and t10k) into `dir`, gzipped or
 /// raw, grey images 8x8 by default.

@@ -119,7 +119,8 @@ TEST(Cifar10ReaderTest, RejectsPartialRecords) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_EQ(e.file(), path);
-    EXPECT_THAT(e.what(), HasSubstr("is 3083 bytes, not a whole number of CIFAR-10 records (3073 bytes each)"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("is 3083 bytes, not a whole number of CIFAR-10 records (3073 bytes each)"));
   }
 }
 

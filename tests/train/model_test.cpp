@@ -38,15 +38,24 @@ torch::Tensor reference_forward(const Architecture& arch, Network& net, torch::T
   };
   const auto act = [](torch::Tensor t, Activation a) {
     switch (a) {
-      case Activation::none: return t;
-      case Activation::relu: return torch::relu(t);
-      case Activation::relu6: return torch::clamp(t, 0, 6);
-      case Activation::leaky_relu: return torch::leaky_relu(t, 0.01);
-      case Activation::sigmoid: return torch::sigmoid(t);
-      case Activation::tanh: return torch::tanh(t);
-      case Activation::gelu: return torch::gelu(t);
-      case Activation::silu: return t * torch::sigmoid(t);
-      case Activation::hardswish: return t * torch::clamp(t + 3, 0, 6) / 6;
+      case Activation::none:
+        return t;
+      case Activation::relu:
+        return torch::relu(t);
+      case Activation::relu6:
+        return torch::clamp(t, 0, 6);
+      case Activation::leaky_relu:
+        return torch::leaky_relu(t, 0.01);
+      case Activation::sigmoid:
+        return torch::sigmoid(t);
+      case Activation::tanh:
+        return torch::tanh(t);
+      case Activation::gelu:
+        return torch::gelu(t);
+      case Activation::silu:
+        return t * torch::sigmoid(t);
+      case Activation::hardswish:
+        return t * torch::clamp(t + 3, 0, 6) / 6;
     }
     return t;
   };
@@ -62,11 +71,14 @@ torch::Tensor reference_forward(const Architecture& arch, Network& net, torch::T
       x = act(x, c->activation);
     } else if (const auto* p = std::get_if<PoolLayer>(&arch.layers[i])) {
       if (p->global) {
-        x = p->op == PoolOp::avg ? torch::adaptive_avg_pool2d(x, {1, 1}) : std::get<0>(torch::adaptive_max_pool2d(x, {1, 1}));
+        x = p->op == PoolOp::avg ? torch::adaptive_avg_pool2d(x, {1, 1})
+                                 : std::get<0>(torch::adaptive_max_pool2d(x, {1, 1}));
       } else if (p->op == PoolOp::max) {
-        x = torch::max_pool2d(x, {p->kernel.h, p->kernel.w}, {p->stride.h, p->stride.w}, {p->padding.h, p->padding.w});
+        x = torch::max_pool2d(x, {p->kernel.h, p->kernel.w}, {p->stride.h, p->stride.w},
+                              {p->padding.h, p->padding.w});
       } else {
-        x = torch::avg_pool2d(x, {p->kernel.h, p->kernel.w}, {p->stride.h, p->stride.w}, {p->padding.h, p->padding.w});
+        x = torch::avg_pool2d(x, {p->kernel.h, p->kernel.w}, {p->stride.h, p->stride.w},
+                              {p->padding.h, p->padding.w});
       }
     } else {
       const auto& f = std::get<FcLayer>(arch.layers[i]);
@@ -115,7 +127,8 @@ TEST(NetworkTest, ParameterCountAndOutputMatchForRandomSearchSpaceMembers) {
 }
 
 TEST(NetworkTest, ForwardEqualsPlainLibTorchOps) {
-  for (const Architecture& arch : {shipped("lenet5"), shipped("dws-small"), parse_architecture(kEveryOption, "every.yaml")}) {
+  for (const Architecture& arch :
+       {shipped("lenet5"), shipped("dws-small"), parse_architecture(kEveryOption, "every.yaml")}) {
     Network net(arch, /*seed=*/3);
     net->eval();
     for (std::int64_t batch : {2, 20}) {  // below and above the batch where fc layers become 1x1 convs
@@ -133,8 +146,9 @@ TEST(NetworkTest, ForwardEqualsPlainLibTorchOps) {
 TEST(NetworkTest, GlobalPoolingAveragesOrTakesTheMaximum) {
   for (const char* op : {"avg", "max"}) {
     const Architecture arch = parse_architecture(
-        std::string("input: [2, 5, 5]\nlayers:\n  - conv: {filters: 3, kernel: 3}\n  - pool: {global: true, op: ") + op +
-            "}\n",
+        std::string(
+            "input: [2, 5, 5]\nlayers:\n  - conv: {filters: 3, kernel: 3}\n  - pool: {global: true, op: ") +
+            op + "}\n",
         "global.yaml");
     Network net(arch, 1);
     const torch::Tensor x = torch::randn({4, 2, 5, 5});
@@ -158,8 +172,8 @@ TEST(NetworkTest, InitialisationIsSeededAndFollowsPyTorchsBounds) {
 }
 
 TEST(NetworkTest, DropoutActsOnlyWhileTrainingAndIsSeeded) {
-  const Architecture arch = parse_architecture(
-      "input: [1, 4, 4]\nlayers:\n  - fc: {units: 200, dropout: 0.5}\n", "dropout.yaml");
+  const Architecture arch =
+      parse_architecture("input: [1, 4, 4]\nlayers:\n  - fc: {units: 200, dropout: 0.5}\n", "dropout.yaml");
   Network a(arch, 9), b(arch, 9);
   const torch::Tensor x = torch::ones({32, 1, 4, 4});
   torch::NoGradGuard no_grad;
@@ -197,9 +211,11 @@ TEST(WeightsFileTest, RoundTripsThroughSaveAndLoad) {
   save_weights(a, path);
   load_weights(b, path);
   const auto pb = b->named_parameters();
-  for (const auto& item : a->named_parameters()) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  for (const auto& item : a->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
   const auto bb = b->named_buffers();
-  for (const auto& item : a->named_buffers()) EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
+  for (const auto& item : a->named_buffers())
+    EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
 
   Network other(shipped("lenet5"));
   try {
@@ -225,7 +241,8 @@ TEST(WeightsFileTest, PythonTorchLoadReadsIt) {
   const double sum = net->named_parameters()["layers.4.weight"].sum().item<double>();
   const std::string check = "/usr/bin/python3 -c \"import torch, sys; d = torch.load('" + path +
                             "'); w = d['layers.4.weight']; sys.exit(0 if tuple(w.shape) == (120, 400) and "
-                            "abs(float(w.sum()) - (" + std::to_string(sum) + ")) < 1e-3 and len(d) == 10 else 1)\"";
+                            "abs(float(w.sum()) - (" +
+                            std::to_string(sum) + ")) < 1e-3 and len(d) == 10 else 1)\"";
   EXPECT_EQ(std::system(check.c_str()), 0) << check;
 }
 

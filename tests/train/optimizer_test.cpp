@@ -41,7 +41,8 @@ void expect_same_updates(const TrainOptions& options, Reference& make_reference,
     reference.step();
   }
   for (std::size_t i = 0; i < ours.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-5, 1e-6)) << "parameter " << i << "\n" << ours[i] - theirs[i];
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-5, 1e-6)) << "parameter " << i << "\n"
+                                                                 << ours[i] - theirs[i];
   }
 }
 
@@ -51,7 +52,8 @@ TEST(FlatOptimizerTest, SgdWithMomentumAndWeightDecayMatchesLibTorch) {
   o.momentum = 0.9;
   o.weight_decay = 0.01;
   auto make = [&](std::vector<torch::Tensor>& ps) {
-    return torch::optim::SGD(ps, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
+    return torch::optim::SGD(
+        ps, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
   };
   expect_same_updates(o, make, 5);
   o.momentum = 0.0;

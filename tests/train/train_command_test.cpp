@@ -33,8 +33,16 @@ class TrainCommandTest : public ::testing::Test {
     arch_ = dir_.write("tiny.yaml", kTinyNet);
   }
   std::vector<std::string> args(std::vector<std::string> extra) const {
-    std::vector<std::string> a{"train", arch_, "--dataset", "mnist-idx", "--data", (dir_.path() / "data").string(),
-                               "--validation-size", "60", "--batch-size", "16"};
+    std::vector<std::string> a{"train",
+                               arch_,
+                               "--dataset",
+                               "mnist-idx",
+                               "--data",
+                               (dir_.path() / "data").string(),
+                               "--validation-size",
+                               "60",
+                               "--batch-size",
+                               "16"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -78,9 +86,10 @@ TEST_F(TrainCommandTest, SaveWritesTheWeights) {
 }
 
 TEST_F(TrainCommandTest, CommandLineOverridesTheConfig) {
-  const std::string config = dir_.write("search.yaml", "search: {generations: 3}\ntraining:\n  steps: 5\n  batch_size: 8\n"
-                                                       "data:\n  kind: mnist-idx\n  path: " +
-                                                           (dir_.path() / "data").string() + "\n  validation_size: 30\n");
+  const std::string config = dir_.write("search.yaml",
+                                        "search: {generations: 3}\ntraining:\n  steps: 5\n  batch_size: 8\n"
+                                        "data:\n  kind: mnist-idx\n  path: " +
+                                            (dir_.path() / "data").string() + "\n  validation_size: 30\n");
   const CommandResult r = run_joules({"train", arch_, "--config", config, "--batch-size", "4", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -93,11 +102,13 @@ TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: command line: --batch-size: must be >= 1, got 0\n");
 
-  const std::string wide = dir_.write("wide.yaml", "input: [1, 8, 8]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n  - fc: {units: 7}\n");
+  const std::string wide = dir_.write(
+      "wide.yaml", "input: [1, 8, 8]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n  - fc: {units: 7}\n");
   r = run_joules({"train", wide, "--dataset", "mnist-idx", "--data", (dir_.path() / "data").string(),
                   "--validation-size", "60"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: " + wide + ":4: layers[1]: the network outputs 7 values per sample but the data has 3 classes\n");
+  EXPECT_EQ(r.err, "error: " + wide +
+                       ":4: layers[1]: the network outputs 7 values per sample but the data has 3 classes\n");
 
   r = run_joules(args({"--data", (dir_.path() / "nowhere").string()}));
   EXPECT_EQ(r.exit_code, 2);
@@ -118,7 +129,8 @@ TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
 }
 
 TEST_F(TrainCommandTest, ADivergingRunExitsOne) {
-  const CommandResult r = run_joules(args({"--epochs", "3", "--learning-rate", "1e12", "--schedule", "constant"}));
+  const CommandResult r =
+      run_joules(args({"--epochs", "3", "--learning-rate", "1e12", "--schedule", "constant"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr("tiny: diverged"));
   EXPECT_THAT(r.err, HasSubstr("error: training diverged: "));

@@ -7,7 +7,7 @@
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
-#include "tests/train/yaml_section.hpp"
+#include "tests/train/config_text.hpp"
 
 namespace joules {
 namespace {
@@ -18,15 +18,7 @@ TrainOptions parse(const std::string& text) {
   return parse_train_options(yaml::Value::parse_string(text, "config.yaml").get("training"));
 }
 
-std::string error_of(const std::string& text) {
-  try {
-    parse(text);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for:\n" << text;
-  return "";
-}
+std::string error_of(const std::string& text) { return testing::input_error(parse, text); }
 
 TEST(TrainOptionsTest, MissingSectionGivesTheDefaults) {
   EXPECT_EQ(parse("other: 1\n"), TrainOptions{});
@@ -95,7 +87,8 @@ TEST(TrainOptionsTest, ErrorsNameFileLineAndKey) {
               HasSubstr("config.yaml:2: training.momentum: must be in [0, 1), got 1.5"));
   EXPECT_THAT(error_of("training:\n  learning_rate: -1\n"),
               HasSubstr("config.yaml:2: training.learning_rate: must be a number > 0, got -1"));
-  EXPECT_THAT(error_of("training:\n  time_budget_s: -3\n"), HasSubstr("training.time_budget_s: must be a number of seconds >= 0"));
+  EXPECT_THAT(error_of("training:\n  time_budget_s: -3\n"),
+              HasSubstr("training.time_budget_s: must be a number of seconds >= 0"));
   EXPECT_THAT(error_of("training:\n  threads: 0\n"), HasSubstr("config.yaml:2: training.threads:"));
   EXPECT_THAT(error_of("training: [1, 2]\n"), HasSubstr("config.yaml:1: training: expected a map"));
 }

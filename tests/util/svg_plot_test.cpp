@@ -33,6 +33,15 @@ TEST(SvgPlotTest, LogAxesSkipNonPositiveValues) {
   EXPECT_THAT(svg, HasSubstr("stroke-dasharray"));  // y = x
 }
 
+TEST(SvgPlotTest, PaletteColoursAreWhatUncolouredSeriesGetInTurn) {
+  EXPECT_EQ(palette_color(0), "#1f77b4");
+  EXPECT_NE(palette_color(1), palette_color(0));
+  EXPECT_EQ(palette_color(10), palette_color(0));  // wraps around
+  const std::string svg = svg_plot({}, {{.label = "a", .x = {1}, .y = {1}}, {.label = "b", .x = {2}, .y = {2}}});
+  EXPECT_NE(svg.find(palette_color(0)), std::string::npos);
+  EXPECT_NE(svg.find(palette_color(1)), std::string::npos);
+}
+
 TEST(SvgPlotTest, RejectsMismatchedSeries) {
   EXPECT_THROW(svg_plot({}, {{.x = {1, 2}, .y = {1}}}), std::invalid_argument);
 }

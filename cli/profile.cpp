@@ -1,0 +1,244 @@
+// joules profile --board NAME --grid GRID.yaml [--sensor auto|jetson|nvml|rapl|timer] [--out DIR]
+// [--device cpu|cuda] ...: measures every layer configuration of a profiling grid on this machine
+// (energy/profiling/profile_run.hpp does the work) into DIR/measurements.csv, resumably, for
+// `joules fit` to turn into profiles/NAME.yaml. Ctrl-C stops after the current point (exit 130).
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "cli/interrupt.hpp"
+#include "energy/profiling/calibration.hpp"
+#include "energy/profiling/discovery.hpp"
+#include "energy/profiling/layer_workload.hpp"
+#include "energy/profiling/profile_run.hpp"
+#include "train/threads.hpp"
+#include "util/input_error.hpp"
+#include "util/status_line.hpp"
+
+namespace joules::cli {
+namespace {
+
+using profiling::ComputeDevice;
+using profiling::PowerSensor;
+using profiling::SensorKind;
+
+struct ProfileCommandOptions {
+  std::string board;
+  std::string grid;
+  std::string sensor = "auto";
+  std::string out;
+  std::string device = "auto";
+  int threads = 1;
+  std::vector<std::string> rails;
+  double rate_hz = profiling::SamplerOptions{}.rate_hz;
+  std::string calibration;
+  double estimate_power_mw = profiling::TimerEstimateOptions{}.power_mw;
+  std::string sysfs_root = "/";
+  std::int64_t seed = -1;  // -1: the grid's
+  std::uint64_t layer_seed = 0;
+  profiling::ProtocolOptions protocol;
+};
+
+// Opens the sensor asked for; `auto` takes the first usable of the sources that see the
+// device's power: a Jetson's board rails, then NVML for a GPU or RAPL for the CPU, and
+// otherwise the timer estimate (with a notice saying why).
+std::unique_ptr<PowerSensor> open_profile_sensor(const ProfileCommandOptions& o, ComputeDevice device) {
+  profiling::DiscoveryOptions discovery;
+  discovery.sysfs_root = o.sysfs_root;
+  discovery.timer_estimate.power_mw = o.estimate_power_mw;
+  if (o.sensor != "auto") {
+    const std::string name = o.sensor == "jetson" ? "jetson-ina3221" : o.sensor == "timer" ? "timer-estimate" : o.sensor;
+    const auto kind = profiling::parse_sensor_kind(name);
+    if (!kind) {
+      throw InputError("command line", 0, "--sensor",
+                       fmt::format("expected auto, jetson, nvml, rapl or timer, got '{}'", o.sensor));
+    }
+    try {
+      return profiling::open_sensor(*kind, discovery);
+    } catch (const profiling::SensorUnavailable& e) {
+      throw std::runtime_error(fmt::format("--sensor {}: not available: {}", o.sensor, e.what()));
+    }
+  }
+  const SensorKind order_cpu[] = {SensorKind::jetson_ina3221, SensorKind::rapl};
+  const SensorKind order_gpu[] = {SensorKind::jetson_ina3221, SensorKind::nvml};
+  std::string reasons;
+  for (SensorKind kind : device == ComputeDevice::cpu ? std::span<const SensorKind>(order_cpu)
+                                                     : std::span<const SensorKind>(order_gpu)) {
+    try {
+      return profiling::open_sensor(kind, discovery);
+    } catch (const profiling::SensorUnavailable& e) {
+      reasons += fmt::format("; {}: {}", to_string(kind), e.what());
+    }
+  }
+  fmt::print(stderr, "notice: --sensor auto: no power sensor for the {} here, using the timer estimate{}\n",
+             to_string(device), reasons);
+  return profiling::open_sensor(SensorKind::timer_estimate, discovery);
+}
+
+std::string describe_point(const profiling::GridPoint& p) {
+  return fmt::format("{} on {}x{}x{}", describe(p.layer), p.input.channels, p.input.height, p.input.width);
+}
+
+int run_profile_command(const ProfileCommandOptions& o) {
+  // Everything is read and checked before anything is written.
+  // auto: the GPU when LibTorch sees one (the setting of the paper's boards), else the CPU.
+  const auto device = o.device == "auto" ? (profiling::cuda_available() ? ComputeDevice::cuda : ComputeDevice::cpu)
+                                         : profiling::parse_compute_device(o.device);
+  if (!device) {
+    throw InputError("command line", 0, "--device", fmt::format("expected auto, cpu or cuda, got '{}'", o.device));
+  }
+  if (*device == ComputeDevice::cuda && !profiling::cuda_available()) {
+    throw InputError("command line", 0, "--device",
+                     "cuda: CUDA is not available (this LibTorch was built without CUDA, or it sees no GPU)");
+  }
+  if (o.board.empty() || o.board.find('/') != std::string::npos) {
+    throw InputError("command line", 0, "--board", fmt::format("expected a board name without '/', got '{}'", o.board));
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(o.sysfs_root, ec)) {
+    throw InputError("command line", 0, "--sysfs-root", fmt::format("{}: no such directory", o.sysfs_root));
+  }
+  try {
+    profiling::validate(o.protocol);
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    std::string flag = "--" + message.substr(0, message.find(' '));
+    for (char& c : flag) c = c == '_' ? '-' : c;
+    throw InputError("command line", 0, flag, message);
+  }
+  const profiling::ProfileGrid grid = profiling::load_profile_grid(o.grid);
+
+  profiling::ProfileRunOptions run;
+  run.board = o.board;
+  run.out_dir = o.out.empty() ? std::filesystem::path("runs") / ("profile-" + o.board) : std::filesystem::path(o.out);
+  run.seed = o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : grid.seed;
+  run.protocol = o.protocol;
+  run.sampler.rate_hz = o.rate_hz;
+  run.sampler.rails = o.rails;
+  if (!o.calibration.empty()) run.sampler.calibrations = profiling::load_calibration_file(o.calibration);
+  run.threads = o.threads;
+  run.software = fmt::format("{}, joules 0.1.0", profiling::torch_version());
+  run.source = fmt::format("joules profile --grid {} ({} points)", o.grid, grid.points.size());
+
+  std::unique_ptr<PowerSensor> sensor = open_profile_sensor(o, *device);
+  for (const std::string& rail : o.rails) {
+    try {
+      sensor->rail_index(rail);
+    } catch (const std::invalid_argument& e) {
+      throw InputError("command line", 0, "--rails", e.what());
+    }
+  }
+  for (const auto& c : run.sampler.calibrations) {
+    try {
+      sensor->rail_index(c.rail);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(o.calibration, 0, "rail", e.what());
+    }
+  }
+  run.device = profiling::compute_device_description(*device);
+
+  // The layers run on this thread with this many intra-op threads (train/threads.hpp).
+  IntraOpThreads threads(o.threads);
+  const profiling::LayerWorkloadOptions workload_options{.device = *device, .seed = o.layer_seed};
+  const auto make_workload = [&](const profiling::GridPoint& p) {
+    return profiling::make_layer_workload(p.input, p.layer, workload_options);
+  };
+
+  StatusLine status(stderr, 10.0);
+  // Ctrl-C stops after the current point; a second one at once (the CSV stays valid: a torn
+  // last line is dropped by the next run).
+  InterruptGuard interrupt;
+  profiling::ProfileRunHooks hooks;
+  hooks.stop = &interrupt.flag();
+  hooks.on_start = [&](const profiling::ProfileRunResult& plan) {
+    if (plan.torn_bytes_dropped > 0) {
+      fmt::print(stderr, "notice: {}: dropped a torn last line ({} bytes, from a run that was killed); its point will be "
+                 "measured again\n", plan.csv.string(), plan.torn_bytes_dropped);
+    }
+    if (sensor->is_estimate()) {
+      fmt::print(stderr,
+                 "notice: energy will be an ESTIMATE (measured time x {} mW, the timer estimate), not a measurement; "
+                 "latency is measured\n",
+                 o.estimate_power_mw);
+    }
+    fmt::print(stderr, "{}: {} of {} points to measure into {}\n", o.board,
+               plan.grid_points - plan.already_measured, plan.grid_points, plan.csv.string());
+  };
+  const auto started = std::chrono::steady_clock::now();
+  hooks.on_point = [&](const profiling::PointProgress& p) {
+    const profiling::PointMeasurement& m = *p.measurement;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double left = elapsed / static_cast<double>(p.done) * static_cast<double>(p.to_do - p.done);
+    std::string text = fmt::format("[{}/{}] {}: {:.4g} ms +- {:.2g}, {:.4g} mJ{}{}  (left ~{})", p.done, p.to_do,
+                                   describe_point(*p.point), m.latency_ms, m.latency_ms_std, m.energy_mj,
+                                   m.estimate ? " (ESTIMATE)" : "",
+                                   m.windows_rejected ? fmt::format(", {} window(s) rejected", m.windows_rejected) : "",
+                                   format_duration(left));
+    if (m.stale) status.print(fmt::format("warning: {}: a rail did not change for a long time (stale sensor?)", describe_point(*p.point)));
+    status.update(text, p.done == p.to_do);
+  };
+
+  profiling::ProfileRunResult result;
+  try {
+    result = profiling::run_profile(grid, *sensor, make_workload, run, hooks);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("command line", 0, "", e.what());
+  }
+  status.finish();
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fmt::print("{}: measured {} point{} in {} ({} of {} were already there) into {}{}\n", o.board, result.measured,
+             result.measured == 1 ? "" : "s", format_duration(seconds), result.already_measured, result.grid_points,
+             result.csv.string(), sensor->is_estimate() ? " (energy: ESTIMATE)" : "");
+  if (interrupt.interrupted()) {
+    const std::size_t left = result.grid_points - result.already_measured - result.measured;
+    fmt::print("interrupted: {} point{} left; run the same command again to measure them\n", left, left == 1 ? "" : "s");
+    return 130;
+  }
+  fmt::print("next: joules fit --layers {} --provenance {} --out profiles/{}.yaml\n", result.csv.string(),
+             result.provenance.string(), o.board);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_profile_command(CLI::App& app) {
+  auto o = std::make_shared<ProfileCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("profile", "Measure the layers of a profiling grid on this machine (resumable)");
+  cmd->add_option("--board", o->board, "Board name (the profile will be profiles/NAME.yaml)")->required();
+  cmd->add_option("--grid", o->grid, "Profiling grid YAML (configs/profiling/)")->required();
+  cmd->add_option("--sensor", o->sensor, "auto (default), jetson, nvml, rapl or timer (an estimate)");
+  cmd->add_option("--out", o->out, "Run directory (default runs/profile-NAME); a rerun resumes it");
+  cmd->add_option("--device", o->device, "auto (default: cuda when available, else cpu), cpu or cuda");
+  cmd->add_option("--threads", o->threads, "LibTorch intra-op threads (default 1)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--rails", o->rails, "Rails to measure (default: the sensor's board total); repeatable");
+  cmd->add_option("--rate-hz", o->rate_hz, "Sampling rate (default 1000)")->check(CLI::Range(0.001, 100000.0));
+  cmd->add_option("--calibration", o->calibration, "Per-rail calibration CSV (rail,internal_mw,external_mw)");
+  cmd->add_option("--estimate-power-mw", o->estimate_power_mw, "Power the timer estimate assumes (default 10000)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--sysfs-root", o->sysfs_root, "Read every sysfs path under this directory (default /)");
+  cmd->add_option("--seed", o->seed, "Seed of the measuring order (default: the grid's seed)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--layer-seed", o->layer_seed, "Seed of the layers' weights and inputs (default 0)");
+  cmd->add_option("--warmup-s", o->protocol.warmup_s, "Warm-up per point, seconds (default 0.1)");
+  cmd->add_option("--warmup-inferences", o->protocol.warmup_inferences, "At least this many warm-up inferences (default 3)");
+  cmd->add_option("--min-window-s", o->protocol.min_window_s, "Shortest measurement window, seconds (default 0.2)");
+  cmd->add_option("--window-update-intervals", o->protocol.window_update_intervals,
+                  "A window spans at least this many sensor update intervals (default 50)");
+  cmd->add_option("--repeats", o->protocol.repeats, "Windows per point (default 5)");
+  cmd->add_option("--cooldown-s", o->protocol.cooldown_s, "Rest after each window, seconds (default 0.1)");
+  cmd->add_option("--idle-s", o->protocol.idle_s, "Idle measurement before each point, seconds (default: one window)");
+  cmd->add_option("--outlier-z", o->protocol.outlier_z, "Reject windows beyond this modified z-score (default 3.5)");
+  cmd->add_option("--outlier-min-deviation", o->protocol.outlier_min_deviation,
+                  "... and this far from the median, as a fraction (default 0.02)");
+  return [o] { return run_profile_command(*o); };
+}
+
+}  // namespace joules::cli
