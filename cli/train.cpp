@@ -248,6 +248,8 @@ Runner add_train_command(CLI::App& app) {
   add_override(cmd, c, "--weight-decay", &TrainOptions::weight_decay, "L2 penalty (0)");
   add_override(cmd, c, "--seed", &TrainOptions::seed, "Seed of the weights, shuffling and dropout (0)");
   add_override(cmd, c, "--threads", &TrainOptions::threads, "Intra-op threads (1)");
+  add_choice_override(cmd, c, "--device", &TrainOptions::device, {TrainDevice::cpu, TrainDevice::cuda},
+                      "Train on the CPU or a CUDA GPU (cpu)");
   add_override(cmd, c, "--time-budget-s", &TrainOptions::time_budget_s,
                "Stop training after this many seconds (0: no limit)");
   add_choice_override(cmd, c, "--dataset", &DataOptions::kind,

@@ -184,8 +184,10 @@ std::int64_t NetworkImpl::parameter_count() const {
 void save_weights(const Network& network, const std::string& path) {
   c10::Dict<std::string, at::Tensor> dict;
   // Clones: a parameter may be a view of a larger buffer, which pickling would write whole.
-  for (const auto& item : network->named_parameters()) dict.insert(item.key(), item.value().detach().clone());
-  for (const auto& item : network->named_buffers()) dict.insert(item.key(), item.value().detach().clone());
+  // On the CPU, so that the file loads anywhere.
+  const auto cpu_copy = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).clone(); };
+  for (const auto& item : network->named_parameters()) dict.insert(item.key(), cpu_copy(item.value()));
+  for (const auto& item : network->named_buffers()) dict.insert(item.key(), cpu_copy(item.value()));
   const std::vector<char> bytes = torch::pickle_save(dict);
   write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
 }

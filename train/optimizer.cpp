@@ -8,12 +8,14 @@ FlatOptimizer::FlatOptimizer(const std::vector<torch::Tensor>& parameters, const
     : options_(options) {
   std::int64_t total = 0;
   for (const auto& p : parameters) total += p.numel();
-  weights_ = torch::empty({total});
-  grads_ = torch::zeros({total});
-  momentum_ = torch::zeros({total});
+  // The buffers live where the parameters do (CPU or GPU).
+  const auto on = torch::TensorOptions().device(parameters.empty() ? torch::kCPU : parameters.front().device());
+  weights_ = torch::empty({total}, on);
+  grads_ = torch::zeros({total}, on);
+  momentum_ = torch::zeros({total}, on);
   if (options.optimizer == OptimizerKind::adam) {
-    second_ = torch::zeros({total});
-    scratch_ = torch::empty({total});
+    second_ = torch::zeros({total}, on);
+    scratch_ = torch::empty({total}, on);
   }
   torch::NoGradGuard no_grad;
   std::int64_t offset = 0;

@@ -19,6 +19,8 @@ void require(bool ok, const char* key, const std::string& message) {
 
 std::string_view to_string(OptimizerKind kind) { return kind == OptimizerKind::sgd ? "sgd" : "adam"; }
 
+std::string_view to_string(TrainDevice device) { return device == TrainDevice::cuda ? "cuda" : "cpu"; }
+
 std::string_view to_string(LrSchedule schedule) {
   switch (schedule) {
     case LrSchedule::constant:
@@ -78,7 +80,7 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   if (!node.is_map()) node.fail("expected a map of training options (epochs, batch_size, optimizer, ...)");
   node.allow_keys({"epochs", "steps", "train_samples", "batch_size", "optimizer", "learning_rate", "schedule",
                    "momentum", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "seed", "threads",
-                   "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps"});
+                   "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps", "device"});
   const auto integer = [&](const char* key, auto& field, std::int64_t lo, std::int64_t hi) {
     if (const auto v = node.get(key); v.defined())
       field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
@@ -110,6 +112,9 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   if (const auto v = node.get("evaluate_test"); v.defined()) o.evaluate_test = v.as_bool();
   integer("eval_batch_size", o.eval_batch_size, 1, INT64_MAX);
   integer("loss_every_steps", o.loss_every_steps, 1, INT64_MAX);
+  if (const auto v = node.get("device"); v.defined()) {
+    o.device = static_cast<TrainDevice>(v.as_choice({"cpu", "cuda"}));
+  }
   try {
     validate(o);
   } catch (const SpecError& e) {
@@ -138,6 +143,7 @@ std::string to_yaml(const TrainOptions& o) {
   out += fmt::format("evaluate_test: {}\n", o.evaluate_test);
   out += fmt::format("eval_batch_size: {}\n", o.eval_batch_size);
   out += fmt::format("loss_every_steps: {}\n", o.loss_every_steps);
+  out += fmt::format("device: {}\n", to_string(o.device));
   return out;
 }
 

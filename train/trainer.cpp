@@ -43,7 +43,7 @@ double scheduled_learning_rate(const TrainOptions& o, std::int64_t step, std::in
 // Fraction of `index` rows classified correctly; nullopt when a stop was requested meanwhile.
 std::optional<double> accuracy(Network& network, const Data::Tensors& data, const torch::Tensor& images,
                                const torch::Tensor& labels, const torch::Tensor& index,
-                               std::int64_t batch_size, const TrainHooks& hooks) {
+                               std::int64_t batch_size, torch::Device device, const TrainHooks& hooks) {
   const std::int64_t n = index.size(0);
   if (n == 0) return std::nullopt;
   network->eval();
@@ -54,7 +54,7 @@ std::optional<double> accuracy(Network& network, const Data::Tensors& data, cons
     if (stop_requested(hooks)) return std::nullopt;
     const torch::Tensor rows = index.narrow(0, start, std::min(batch_size, n - start));
     gather_images(data, images, rows, x);
-    const torch::Tensor predicted = network->forward(x).argmax(1);
+    const torch::Tensor predicted = network->forward(x.to(device)).argmax(1).cpu();
     correct += predicted.eq(labels.index_select(0, rows)).sum().item<std::int64_t>();
   }
   return static_cast<double>(correct) / static_cast<double>(n);
@@ -76,11 +76,17 @@ class Trainer {
  public:
   Trainer(const Architecture& arch, const Data& data, const TrainOptions& options, const TrainHooks& hooks,
           TrainResult& result)
-      : arch_(arch), data_(data.tensors()), o_(options), hooks_(hooks), result_(result) {}
+      : arch_(arch),
+        data_(data.tensors()),
+        o_(options),
+        hooks_(hooks),
+        result_(result),
+        device_(options.device == TrainDevice::cuda ? torch::kCUDA : torch::kCPU) {}
 
   void run() {
     Rng rng(o_.seed);
     Network network(arch_, /*seed=*/rng.split());
+    if (device_.is_cuda()) network->to(device_);
     Rng shuffle_rng(rng.split());
     FlatOptimizer optimizer(network->parameters(), o_);
 
@@ -139,12 +145,14 @@ class Trainer {
         std::copy(order.begin(), order.end(), permutation.data_ptr<std::int64_t>());
       }
       const torch::Tensor rows = permutation.narrow(0, in_epoch * batch, batch);
-      gather_images(data_, data_.images, rows, x);
+      gather_images(data_, data_.images, rows, x);  // on the CPU, reusing x
       y = data_.labels.index_select(0, rows);
 
       learning_rate = scheduled_learning_rate(o_, result_.steps, total_steps);
       optimizer.zero_grad();
-      const torch::Tensor loss = at::cross_entropy_loss(network->forward(x), y);
+      const torch::Tensor loss = device_.is_cuda()
+                                     ? at::cross_entropy_loss(network->forward(x.to(device_)), y.to(device_))
+                                     : at::cross_entropy_loss(network->forward(x), y);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
         result_.status = TrainStatus::diverged;
@@ -190,10 +198,10 @@ class Trainer {
     if (result_.status != TrainStatus::truncated) result_.status = TrainStatus::ok;
 
     result_.validation_accuracy = accuracy(network, data_, data_.images, data_.labels, data_.validation_index,
-                                           o_.eval_batch_size, hooks_);
+                                           o_.eval_batch_size, device_, hooks_);
     if (o_.evaluate_test) {
       result_.test_accuracy = accuracy(network, data_, data_.test_images, data_.test_labels, data_.test_index,
-                                       o_.eval_batch_size, hooks_);
+                                       o_.eval_batch_size, device_, hooks_);
     }
     if (stop_requested(hooks_)) {
       result_.status = TrainStatus::truncated;
@@ -218,6 +226,7 @@ class Trainer {
   const TrainOptions& o_;
   const TrainHooks& hooks_;
   TrainResult& result_;
+  const torch::Device device_;
 };
 
 }  // namespace
@@ -243,6 +252,14 @@ void check_compatible(const TrainOptions& options, const Data& data) {
   if (options.train_samples > data.train_size()) {
     throw SpecError("train_samples", fmt::format("{} is more than the {} samples of the training split",
                                                  options.train_samples, data.train_size()));
+  }
+  check_device(options.device);
+}
+
+void check_device(TrainDevice device) {
+  if (device == TrainDevice::cuda && !torch::cuda::is_available()) {
+    throw SpecError("device", fmt::format("cuda asked, but LibTorch {} sees no CUDA device (a CPU-only build, "
+                                          "or no GPU here)", TORCH_VERSION));
   }
 }
 

@@ -33,8 +33,13 @@ enum class LrSchedule {
   linear,    // linear decay from the learning rate to 0 over the run's steps
 };
 
+/// Where a training runs. cuda needs a CUDA-enabled LibTorch and a GPU (see README: "GPU
+/// hosts"); Debian's LibTorch is CPU-only.
+enum class TrainDevice { cpu, cuda };
+
 std::string_view to_string(OptimizerKind kind);
 std::string_view to_string(LrSchedule schedule);
+std::string_view to_string(TrainDevice device);
 
 /// How one candidate is trained. Defaults: 1 epoch of the whole training split, batches of
 /// 64, SGD with momentum 0.9 and learning rate 0.05 on a cosine schedule, one thread, no
@@ -78,6 +83,10 @@ struct TrainOptions {
   std::int64_t eval_batch_size = 64;
   /// One point of the loss curve per this many steps (the mean training loss over them).
   std::int64_t loss_every_steps = 50;
+  /// cpu, or cuda: the weights are drawn on the CPU from the seeded generator and moved, and
+  /// batches are copied to the GPU; dropout masks then come from CUDA's generator, so runs with
+  /// dropout are not bit-reproducible on a GPU.
+  TrainDevice device = TrainDevice::cpu;
 
   bool operator==(const TrainOptions&) const = default;
 };
@@ -164,7 +173,10 @@ TrainResult train_architecture(const Architecture& arch, const Data& data, const
 void check_compatible(const Architecture& arch, const Data& data);
 
 /// Throws SpecError("train_samples") when `options` asks for more training samples than the
-/// data's training split has.
+/// data's training split has, SpecError("device") for cuda where LibTorch sees no GPU.
 void check_compatible(const TrainOptions& options, const Data& data);
+
+/// Throws SpecError("device") for cuda where LibTorch sees no CUDA device.
+void check_device(TrainDevice device);
 
 }  // namespace joules

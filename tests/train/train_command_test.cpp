@@ -123,6 +123,9 @@ TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("error: command line: --validation-size: must be in [0, 299]"));
 
+  r = run_joules(args({"--device", "gpu"}));
+  EXPECT_EQ(r.exit_code, 2);
+
   r = run_joules({"train", arch_, "--dataset", "cifar10"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: command line: --data: data kind cifar10 needs --data DIR\n");

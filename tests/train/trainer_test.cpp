@@ -14,6 +14,10 @@
 #include "tests/support/temp_dir.hpp"
 #include "tests/train/dataset_files.hpp"
 #include "train/threads.hpp"
+#include "util/input_error.hpp"
+
+#include <torch/cuda.h>
+#include <torch/version.h>
 
 namespace joules {
 namespace {
@@ -255,6 +259,33 @@ TEST_F(TrainerTest, SavesTheWeightsWhenAsked) {
   const TrainResult unsaved = train_architecture(arch_, *data_, o);
   EXPECT_EQ(unsaved.status, TrainStatus::failed);
   EXPECT_THAT(unsaved.reason, HasSubstr("trained, but saving the weights failed"));
+}
+
+TEST_F(TrainerTest, CudaWithoutAGpuIsAFailureWithAReason) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is present: see TrainsOnTheGpu_CUDA";
+  TrainOptions o = options();
+  o.device = TrainDevice::cuda;
+  const TrainResult r = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(r.status, TrainStatus::failed);
+  EXPECT_THAT(r.reason, HasSubstr("device: cuda asked, but LibTorch"));
+  EXPECT_THROW(check_device(TrainDevice::cuda), SpecError);
+  EXPECT_NO_THROW(check_device(TrainDevice::cpu));
+}
+
+TEST_F(TrainerTest, TrainsOnTheGpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (LibTorch " << TORCH_VERSION << ")";
+  TrainOptions o = options();
+  o.device = TrainDevice::cuda;
+  o.save_path = (dir_->path() / "gpu.pt").string();
+  const TrainResult gpu = train_architecture(arch_, *data_, o);
+  ASSERT_EQ(gpu.status, TrainStatus::ok) << gpu.reason;
+  o.device = TrainDevice::cpu;
+  o.save_path.clear();
+  const TrainResult cpu = train_architecture(arch_, *data_, o);
+  // Same weights at the start, different kernels (and dropout masks): close, not identical.
+  EXPECT_NEAR(*gpu.validation_accuracy, *cpu.validation_accuracy, 0.15);
+  EXPECT_NEAR(gpu.loss_curve.front().loss, cpu.loss_curve.front().loss, 0.05);
+  EXPECT_TRUE(std::filesystem::exists(dir_->path() / "gpu.pt"));
 }
 
 TEST_F(TrainerTest, RunsOnTheRequestedThreadsAndRestoresTheCallersCount) {
