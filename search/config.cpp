@@ -103,6 +103,7 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
   if (const fs::path data_dir = c.data.path; !data_dir.empty() && data_dir.is_relative()) {
     c.data.path = (fs::path(base_dir) / data_dir).lexically_normal().string();
   }
+  if (root.get("training").defined()) c.training = parse_train_options(root.get("training"));
   c.search = read_search(root.get("search"));
   if (const yaml::Value e = root.get("export"); e.defined()) {
     e.allow_keys({"retrain_epochs"});

@@ -129,6 +129,12 @@ TEST_F(SearchCommandTest, RunsEndToEndAndExportsTheFront) {
     infeasible = infeasible || j["status"] == "infeasible";
   }
   EXPECT_TRUE(infeasible) << "the params budget excludes some candidates";
+  // The resolved config is the one that ran: the file's training options, defaults filled in.
+  std::ifstream resolved(run / "config.yaml");
+  const std::string config_yaml((std::istreambuf_iterator<char>(resolved)), {});
+  EXPECT_THAT(config_yaml, HasSubstr("train_samples: 384"));
+  EXPECT_THAT(config_yaml, HasSubstr("optimizer: adam"));
+  EXPECT_THAT(config_yaml, HasSubstr("validation_size: 500"));
   const auto checkpoint = nlohmann::json::parse(std::ifstream(run / "checkpoint.json"));
   EXPECT_EQ(checkpoint["finished"], true);
   expect_complete_export(run);

@@ -307,6 +307,29 @@ TEST(SearchConfigTest, ResolvedConfigReadsBackEqual) {
   EXPECT_EQ(again, config) << to_yaml(config);
 }
 
+TEST(SearchConfigTest, EverySectionIsRead) {
+  const SearchConfig c = config_from(config_text() + R"(data:
+  validation_size: 1234
+  split_seed: 5
+training:
+  epochs: 3
+  train_samples: 777
+  optimizer: adam
+  learning_rate: 0.004
+export:
+  retrain_epochs: 6
+)");
+  EXPECT_EQ(c.data.validation_size, 1234);
+  EXPECT_EQ(c.data.split_seed, 5u);
+  EXPECT_EQ(c.training.epochs, 3);
+  EXPECT_EQ(c.training.train_samples, 777);
+  EXPECT_EQ(c.training.optimizer, OptimizerKind::adam);
+  EXPECT_EQ(c.training.learning_rate, 0.004);
+  EXPECT_EQ(c.export_options.retrain_epochs, 6);
+  EXPECT_EQ(c.search.population, 8u);
+  EXPECT_EQ(c.space.conv_blocks.max, 3);
+}
+
 TEST(SearchConfigTest, DefaultConfigIsValid) {
   const SearchConfig config = parse_search_config(default_config_text(), "default", JOULES_SOURCE_DIR);
   EXPECT_EQ(config.name, "quickstart");
