@@ -162,6 +162,7 @@ TEST_F(SearchCommandTest, KilledSearchResumesWithoutLosingOrRepeatingAnything) {
   EXPECT_EQ(wait_command(search), 128 + SIGKILL);
   const std::size_t before = line_count(run / "evaluations.jsonl");
   ASSERT_GE(before, 4u);
+  ASSERT_LT(before, line_count(whole / "evaluations.jsonl")) << "killed before the end, not after";
   const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_THAT(resumed.out, HasSubstr("evaluations already logged"));
