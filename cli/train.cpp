@@ -2,7 +2,6 @@
 // prints its validation and test accuracy. Options come from the command line, over the
 // `training:` and `data:` sections of an optional config file.
 
-#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -25,6 +24,7 @@
 #include "train/allocator.hpp"
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
+#include "util/status_line.hpp"
 #include "util/yaml_reader.hpp"
 
 namespace joules::cli {
@@ -74,19 +74,17 @@ void read_options(const TrainCommandOptions& cli, TrainOptions& train, DataOptio
 
 // A live line on a terminal; otherwise a line per finished epoch.
 std::function<void(const TrainProgress&)> progress_printer() {
-  const bool terminal = isatty(STDERR_FILENO) != 0;
+  // Off a terminal only the lines forced below are printed.
+  auto status = std::make_shared<StatusLine>(stderr, /*interval_s=*/1e9);
   auto last_epoch = std::make_shared<std::int64_t>(0);
-  return [terminal, last_epoch](const TrainProgress& p) {
+  return [status, last_epoch](const TrainProgress& p) {
     const double rate = p.elapsed_s > 0 ? static_cast<double>(p.samples_seen) / p.elapsed_s : 0.0;
     const std::string line = fmt::format("epoch {}/{}  step {}/{}  loss {:.4f}  {:.0f} samples/s  {:.1f} s",
                                          p.epoch, p.epochs, p.step, p.total_steps, p.loss, rate, p.elapsed_s);
-    if (terminal) {
-      fmt::print(stderr, "\r\033[K{}{}", line, p.done ? "\n" : "");
-    } else if (p.done || p.epoch > *last_epoch + 1) {
-      fmt::print(stderr, "{}\n", line);
-      *last_epoch = p.epoch - 1;
-    }
-    std::fflush(stderr);
+    const bool epoch_ended = p.done || p.epoch > *last_epoch + 1;
+    if (epoch_ended) *last_epoch = p.epoch - 1;
+    status->update(line, /*force=*/epoch_ended);
+    if (p.done) status->finish();
   };
 }
 
