@@ -31,13 +31,6 @@ struct SearchCommandOptions {
   bool resume = false;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string default_run_directory(const std::string& name) {
   const std::time_t now = std::time(nullptr);
   char stamp[32];
@@ -57,7 +50,7 @@ int run_search_command(const SearchCommandOptions& options) {
       throw InputError(options.out, 0, "--resume", "holds no search run to resume (no config.yaml)");
     }
     config = load_search_config(config_label);
-    config_text = read_file(config_label);
+    config_text = read_input_file(config_label);
     if (!options.config.empty()) fmt::print(stderr, "note: resuming with the run's own config.yaml; {} is not read\n", options.config);
   } else if (options.config.empty()) {
     config_label = "<default config: configs/quickstart.yaml>";
@@ -66,7 +59,7 @@ int run_search_command(const SearchCommandOptions& options) {
   } else {
     config_label = options.config;
     config = load_search_config(options.config);
-    config_text = read_file(options.config);
+    config_text = read_input_file(options.config);
   }
 
   // 2. Everything that can be wrong with the input is found before any work starts.

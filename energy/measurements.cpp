@@ -25,14 +25,6 @@ constexpr std::array<std::string_view, 23> kLayerColumns{
     "energy_mj_std", "dynamic_energy_mj", "dynamic_energy_mj_std", "latency_ms", "latency_ms_std",
     "repeats",    "group",             "family"};
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", "cannot read file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A row of a CSV whose optional columns may be absent: absent and empty read alike.
 class Row {
  public:
@@ -284,11 +276,11 @@ LayerMeasurementSet parse_layer_measurements(std::string_view text, const std::s
 }
 
 LayerMeasurementSet read_layer_measurements(const std::string& path, const std::string& latency_column) {
-  return parse_layer_measurements(read_bytes(path), path, latency_column);
+  return parse_layer_measurements(read_input_file(path), path, latency_column);
 }
 
 NetworkMeasurementSet read_network_measurements(const std::string& path, const NetworkColumns& columns) {
-  const std::string bytes = read_bytes(path);
+  const std::string bytes = read_input_file(path);
   const CsvTable table = CsvTable::parse(bytes, path);
   table.column(columns.arch);
   table.column(columns.energy);

@@ -12,11 +12,7 @@
 namespace joules {
 
 CsvTable CsvTable::read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", "cannot read file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
+  return parse(read_input_file(path), path);
 }
 
 CsvTable CsvTable::parse(std::string_view text, const std::string& file) {

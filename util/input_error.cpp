@@ -1,5 +1,7 @@
 #include "util/input_error.hpp"
 
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 namespace joules {
@@ -37,6 +39,15 @@ InputError::InputError(std::string file, int line, std::string key, std::string 
       line_(line),
       key_(std::move(key)),
       message_(std::move(message)) {}
+
+std::string read_input_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, "", "cannot read file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw InputError(path, 0, "", "cannot read file");
+  return text.str();
+}
 
 SpecError::SpecError(std::string key, std::string message)
     : std::invalid_argument(key.empty() ? message : key + ": " + message),

@@ -41,4 +41,7 @@ class SpecError : public std::invalid_argument {
   std::string message_;
 };
 
+/// The whole content of a file the user gave; throws InputError(path, "cannot read file").
+std::string read_input_file(const std::string& path);
+
 }  // namespace joules

@@ -59,12 +59,7 @@ Value Value::parse_string(const std::string& text, const std::string& file) {
 }
 
 Value Value::parse_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", "cannot read file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError(path, 0, "", "cannot read file");
-  return parse_string(text.str(), path);
+  return parse_string(read_input_file(path), path);
 }
 
 bool Value::defined() const { return node_ != nullptr; }

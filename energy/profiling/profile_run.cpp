@@ -21,14 +21,6 @@ constexpr const char* kExtraColumns =
     "thread_cpu_ms,inferences,windows_rejected,window_s,idle_power_mw,mean_power_mw,read_errors,stale,sensor,estimate,rails,"
     "calibration,device,threads,software,board,date";
 
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), 0, "", "cannot read file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string seconds_text(double s) { return fmt::format("{:g} s", s); }
 
 std::string protocol_notes(const ProtocolOptions& p, double window_s, std::uint64_t seed, bool constant_rails) {
@@ -137,7 +129,7 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
                        fmt::format("exists without {}: not a joules profile run directory (choose another --out)",
                                    result.provenance.filename().string()));
     }
-    std::string text = read_bytes(result.csv);
+    std::string text = read_input_file(result.csv.string());
     if (!text.empty() && text.back() != '\n') {
       const auto last = text.rfind('\n');
       const std::size_t keep = last == std::string::npos ? 0 : last + 1;
