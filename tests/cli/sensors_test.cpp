@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_command.hpp"
@@ -148,6 +152,85 @@ TEST_F(SensorsCommandTest, BadOptionsAreUsageErrors) {
   r = run_joules({"sensors", "--estimate-power-mw", "watts"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("error: "));
+}
+
+// The example trees shipped under examples/sysfs/ (used by the docs), read as a user would.
+std::string example_tree(const std::string& name) { return std::string(JOULES_SOURCE_DIR) + "/examples/sysfs/" + name; }
+
+nlohmann::json example_json(const std::string& name) {
+  const CommandResult r = run_joules({"sensors", "--sysfs-root", example_tree(name), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
+TEST_F(SensorsCommandTest, ExampleJetsonNanoTreeGivesItsInputRail) {
+  const auto j = example_json("jetson-nano-l4t");
+  const auto& jetson = j["sources"][0];
+  EXPECT_EQ(jetson["kind"], "jetson-ina3221");
+  EXPECT_EQ(jetson["module"], "Jetson Nano");
+  EXPECT_EQ(jetson["model"], "NVIDIA Jetson Nano Developer Kit");
+  ASSERT_EQ(jetson["rails"].size(), 3u);
+  EXPECT_EQ(jetson["rails"][0]["name"], "POM_5V_IN");
+  EXPECT_EQ(jetson["rails"][0]["voltage_mv"], 5008.0);
+  EXPECT_EQ(jetson["rails"][0]["current_ma"], 760.0);
+  EXPECT_EQ(jetson["total_rail"], "POM_5V_IN");
+  EXPECT_EQ(jetson["total_power_mw"], 3806.0);  // in_power0_input, as L4T computes it
+}
+
+TEST_F(SensorsCommandTest, ExampleJetsonTx2TreeAddsTheCarrierInput) {
+  const auto j = example_json("jetson-tx2-l4t");
+  const auto& jetson = j["sources"][0];
+  EXPECT_EQ(jetson["module"], "Jetson TX2");
+  ASSERT_EQ(jetson["rails"].size(), 9u);  // three chips, 0-0040 to 0-0042
+  EXPECT_EQ(jetson["total_rail"], "VDD_IN+VDD_MUX");
+  EXPECT_EQ(jetson["total_power_mw"], 5802.0 + 3394.0);
+  EXPECT_THAT(jetson.value("warnings", nlohmann::json::array()), ::testing::IsEmpty());
+}
+
+TEST_F(SensorsCommandTest, ExampleAgxOrinTreeSkipsUnconnectedChannels) {
+  const auto j = example_json("jetson-agx-orin-hwmon");
+  const auto& jetson = j["sources"][0];
+  EXPECT_EQ(jetson["module"], "Jetson AGX Orin");
+  ASSERT_EQ(jetson["rails"].size(), 4u);  // the two NC channels of 1-0041 are not rails
+  EXPECT_EQ(jetson["rails"][3]["name"], "VDDQ_VDD2_1V8AO");
+  EXPECT_EQ(jetson["total_rail"], "VDD_GPU_SOC+VDD_CPU_CV+VIN_SYS_5V0");
+  EXPECT_DOUBLE_EQ(jetson["total_power_mw"].get<double>(), (4984.0 * 644 + 4984.0 * 160 + 4976.0 * 480) / 1000);
+}
+
+TEST_F(SensorsCommandTest, ExampleRaplTreeTotalsOnPsysAndLeavesMmioOut) {
+  const auto j = example_json("rapl");
+  const auto& rapl = j["sources"][0];
+  EXPECT_EQ(rapl["kind"], "rapl");
+  EXPECT_EQ(rapl["total_rail"], "psys");
+  std::vector<std::string> names;
+  for (const auto& rail : rapl["rails"]) names.push_back(rail["name"]);
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("package-0", "package-0/core", "package-0/uncore",
+                                                     "package-0/dram", "psys"));
+  EXPECT_EQ(j["unavailable"][0]["kind"], "jetson-ina3221");
+}
+
+// README.md shows `joules sensors` on the TX2 example tree; its Jetson lines must be what the
+// command prints today (the NVML and RAPL lines depend on the machine).
+TEST_F(SensorsCommandTest, ReadmeShowsTheTx2ExampleAsItRuns) {
+  std::ifstream in(std::string(JOULES_SOURCE_DIR) + "/README.md");
+  std::stringstream readme;
+  readme << in.rdbuf();
+  const std::string command = "$ ./build/joules sensors --sysfs-root examples/sysfs/jetson-tx2-l4t\n";
+  const auto start = readme.str().find(command);
+  ASSERT_NE(start, std::string::npos) << "README.md no longer shows the TX2 example";
+  const auto shown_start = start + command.size();
+  const auto shown_end = readme.str().find("\nnvml:", shown_start);
+  ASSERT_NE(shown_end, std::string::npos);
+  const std::string shown = readme.str().substr(shown_start, shown_end + 1 - shown_start);
+
+  const CommandResult r = run_joules({"sensors", "--sysfs-root", example_tree("jetson-tx2-l4t")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string printed = r.out;
+  const std::string absolute = std::string(JOULES_SOURCE_DIR) + "/";
+  for (auto at = printed.find(absolute); at != std::string::npos; at = printed.find(absolute, at)) {
+    printed.erase(at, absolute.size());
+  }
+  EXPECT_EQ(printed.substr(0, shown.size()), shown);
 }
 
 TEST_F(SensorsCommandTest, RaplPermissionDeniedIsExplained) {
