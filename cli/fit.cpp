@@ -143,7 +143,7 @@ Runner add_fit_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("fit", "Fit a board profile from per-layer or per-network measurements");
   cmd->add_option("--layers", o->layers, "Per-layer measurements CSV (as joules profile writes)");
   cmd->add_option("--networks", o->networks, "Per-network measurements CSV (a row per network and its architecture file)");
-  cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see README.md)")->required();
+  cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see docs/formats/board-profile.md)")->required();
   cmd->add_option("--out", o->out, "Board profile to write (profiles/BOARD.yaml)")->required();
   cmd->add_option("--board", o->board, "Board name (default: the provenance file's)");
   cmd->add_option("--target", o->target, "Energy column to fit (default energy_mj)");

@@ -1,5 +1,5 @@
 #pragma once
-// The two kinds of measurements joules fits board profiles from (formats in README.md):
+// The two kinds of measurements joules fits board profiles from (docs/formats/measurements-csv.md):
 // - per-layer CSV: one row per measured layer configuration, as `joules profile` appends them
 //   (layer_measurements_header() and to_csv_row() write it; append each row with
 //   append_line_durable as soon as the layer is measured);

@@ -33,7 +33,7 @@ enum class LrSchedule {
   linear,    // linear decay from the learning rate to 0 over the run's steps
 };
 
-/// Where a training runs. cuda needs a CUDA-enabled LibTorch and a GPU (see README: "GPU
+/// Where a training runs. cuda needs a CUDA-enabled LibTorch and a GPU (see docs/building.md, "GPU
 /// hosts"); Debian's LibTorch is CPU-only.
 enum class TrainDevice { cpu, cuda };
 

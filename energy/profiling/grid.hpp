@@ -1,5 +1,5 @@
 #pragma once
-// Profiling grids (configs/profiling/*.yaml; format in README.md): the layer configurations
+// Profiling grids (configs/profiling/*.yaml; docs/formats/profiling-grid.md): the layer configurations
 // `joules profile` measures, as sections `conv`, `fc` and `pool`, each a list of blocks whose
 // keys give values (a number, a list, or a range {from, to, step}) that multiply out into
 // points. Torch-free.

@@ -26,7 +26,7 @@ struct JetsonIna3221Sensor::Channel {
 namespace {
 
 // Module rules, from NVIDIA's module data sheets, L4T developer guides and jetson-stats
-// (jtop/core/power.py); see README.md "Power sensors" for the sources. Order matters for model
+// (jtop/core/power.py); see docs/power-sensors.md for the sources. Order matters for model
 // matching: "Orin Nano" before "Nano", "TX2 NX" before "TX2", "AGX Orin" before "Jetson-AGX".
 struct ModuleRule {
   std::string_view module;

@@ -1,5 +1,5 @@
 #pragma once
-// Running a profiling grid into a run directory, resumably (README.md, "joules profile"):
+// Running a profiling grid into a run directory, resumably (docs/profiling.md):
 //   DIR/provenance.yaml    board and provenance (what `joules fit --provenance` reads), written
 //                          atomically before the first measurement; a rerun must match it
 //   DIR/measurements.csv   the per-layer measurements CSV (energy/measurements.hpp) plus

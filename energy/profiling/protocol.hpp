@@ -1,5 +1,5 @@
 #pragma once
-// The measurement protocol of one layer configuration (README.md, "joules profile"):
+// The measurement protocol of one layer configuration (docs/profiling.md):
 //   1. warm up: run the workload for warmup_s (at least warmup_inferences), which also
 //      estimates the time of one inference;
 //   2. measure the idle power right before, over one window's length (skipped for sensors

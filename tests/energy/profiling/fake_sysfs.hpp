@@ -1,6 +1,6 @@
 #pragma once
 // Fake sysfs trees of Jetson boards and RAPL, laid out as the kernel drivers lay them out (see
-// README.md "Power sensors" for the sources), for tests to point sensors and `joules sensors`
+// docs/power-sensors.md for the sources), for tests to point sensors and `joules sensors`
 // at. Values are written in place (pwrite at offset 0, as a sysfs attribute changes), so a
 // reader never sees a missing file or a half-written number.
 
