@@ -52,25 +52,42 @@ struct Link {
   std::string target;  // as written, anchor included
 };
 
-/// The inline links `[text](target)` of a Markdown page, outside code fences and code spans.
+/// The inline links `[text](target)` of a Markdown page, outside code fences and code spans; a
+/// link's text may run over lines of its paragraph.
 std::vector<Link> links_of(const std::string& markdown) {
   static const std::regex code_span("`[^`]*`");
   static const std::regex link(R"(\[[^\]]*\]\(([^)\s]+)\))");
   std::vector<Link> links;
+  const auto scan = [&](const std::string& paragraph, int first_line) {
+    // Code spans are blanked, not removed, so that offsets still give line numbers.
+    std::string prose = paragraph;
+    for (std::sregex_iterator it(paragraph.begin(), paragraph.end(), code_span), end; it != end; ++it) {
+      for (auto i = it->position(); i < it->position() + it->length(); ++i) {
+        if (prose[i] != '\n') prose[i] = ' ';
+      }
+    }
+    for (std::sregex_iterator it(prose.begin(), prose.end(), link), end; it != end; ++it) {
+      const auto before = prose.begin() + it->position(1);
+      links.push_back({first_line + static_cast<int>(std::count(prose.begin(), before, '\n')), (*it)[1].str()});
+    }
+  };
   std::istringstream in(markdown);
   std::string line;
+  std::string paragraph;
+  int paragraph_line = 1;
   bool in_fence = false;
   for (int number = 1; std::getline(in, line); ++number) {
-    if (line.rfind("```", 0) == 0) {
-      in_fence = !in_fence;
+    const bool fence = line.rfind("```", 0) == 0;
+    if (fence || in_fence || line.empty()) {
+      scan(paragraph, paragraph_line);
+      paragraph.clear();
+      if (fence) in_fence = !in_fence;
       continue;
     }
-    if (in_fence) continue;
-    const std::string prose = std::regex_replace(line, code_span, "");
-    for (std::sregex_iterator it(prose.begin(), prose.end(), link), end; it != end; ++it) {
-      links.push_back({number, (*it)[1].str()});
-    }
+    if (paragraph.empty()) paragraph_line = number;
+    paragraph += line + "\n";
   }
+  scan(paragraph, paragraph_line);
   return links;
 }
 
@@ -171,7 +188,7 @@ TEST(DocsTest, ReadmeIsAShortGuideOpeningWithTheTwoCommands) {
 // The checks above pass on a good tree; these show they catch what they are for.
 TEST(DocsTest, BrokenOutsideAndSharedLinksAreEachReported) {
   TempDir repo;
-  repo.write("README.md", "# x\n\nSee [docs](docs/README.md) and [gone](docs/gone.md#part).\n");
+  repo.write("README.md", "# x\n\nSee [docs](docs/README.md) and [gone](docs/gone.md#part), and the\n[long\nname](docs/also-gone.md).\n");
   fs::create_directories(repo.path() / "docs");
   repo.write("docs/README.md",
              "[up](../README.md) [web](https://example.org) [here](#top)\n"
@@ -180,6 +197,7 @@ TEST(DocsTest, BrokenOutsideAndSharedLinksAreEachReported) {
              "the design is in ../shared/DESIGN.md\n");
   EXPECT_THAT(link_problems(repo.path()),
               ElementsAre("README.md:3: docs/gone.md#part: no such file",
+                          "README.md:5: docs/also-gone.md: no such file",
                           "docs/README.md:6: points outside the repository (../shared)",
                           "docs/README.md:5: ../../etc/hostname: outside the repository",
                           "docs/README.md:5: /etc/hostname: an absolute path, outside the repository"));
