@@ -34,8 +34,6 @@ int run_export_command(const ExportCommandOptions& options) {
   // Loaded once here and handed down.
   const SearchConfig config = load_search_config(config_path.string());
   const BoardProfile profile = load_board_profile(config.board);
-  check_export_target(options.to.empty() ? std::filesystem::path(options.run_dir) / "pareto" : options.to,
-                      options.run_dir, options.to.empty() ? "pareto" : "--to");
 
   // The run's lock: a running search (or another export) holds it. The search exports into
   // its own pareto/ when it ends, so only an export elsewhere may go on, and it says the

@@ -229,7 +229,8 @@ ExportResult export_front(const ExportRequest& request) {
     }
     write_file_atomic(tmp / "front.svg", front_svg(all, result.front, config, profile));
     write_file_atomic(tmp / "front.csv", front_csv(result.front));
-    result.files.insert(result.files.begin(), {"front.csv", "front.svg"});
+    const std::vector<std::string> plots{"front.csv", "front.svg"};
+    result.files.insert(result.files.begin(), plots.begin(), plots.end());
 
     // Swap the complete export in place of the old one.
     if (fs::exists(result.dir)) {
