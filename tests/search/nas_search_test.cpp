@@ -306,8 +306,10 @@ TEST_F(NasSearchTest, ResumeRefusesAConfigCheckpointOrLogEditedSinceTheCheckpoin
   std::string edited = config_yaml;
   edited.replace(edited.find("seed: 7"), 7, "seed: 9");
   write(dir / "config.yaml", edited);
-  EXPECT_THAT(resume_error(), HasSubstr((dir / "config.yaml").string() + ":2: seed: differs from the config this run "
-                                                                          "was started with (was 'seed: 7', now 'seed: 9')"));
+  const int seed_line = 1 + static_cast<int>(std::count(config_yaml.begin(), config_yaml.begin() + config_yaml.find("seed: 7"), '\n'));
+  EXPECT_THAT(resume_error(), HasSubstr(fmt::format("{}:{}: seed: differs from the config this run was started with "
+                                                    "(was 'seed: 7', now 'seed: 9')",
+                                                    (dir / "config.yaml").string(), seed_line)));
   write(dir / "config.yaml", config_yaml);
 
   const std::string checkpoint = read(dir / "checkpoint.json");
@@ -426,7 +428,9 @@ TEST_F(NasSearchTest, ExportReplacesOnlyWhatJoulesExported) {
   EXPECT_THAT(refused(tmp.path()), HasSubstr("or holds it"));
   tmp.write("mine/keep.txt", "precious");
   EXPECT_THAT(refused(tmp.path() / "mine"), HasSubstr("is not an export of joules (no .joules-export inside)"));
+  tmp.write("runs/a/weights/0.pt", "weights");  // the stand-in trainer saves none
   EXPECT_THAT(refused(run / "weights"), HasSubstr("is not an export of joules"));
+  EXPECT_TRUE(std::filesystem::exists(run / "weights" / "0.pt"));
   EXPECT_TRUE(std::filesystem::exists(tmp.path() / "mine" / "keep.txt"));
   EXPECT_TRUE(std::filesystem::exists(run / "evaluations.jsonl"));
   std::ifstream kept(file);
