@@ -51,8 +51,10 @@ void print_export_summary(const ExportResult& exported, const BoardProfile& prof
                                    [](const ExportedMember& m) { return m.record.latency_ms.has_value(); });
   fmt::print("Pareto front: {} of {} evaluations, energy on {}\n", exported.front.size(), exported.evaluations,
              profile.board);
-  fmt::print("  {:>5}  {:>9}{}  {:>12}{}  {:>10}  {:>12}\n", "id", "val acc", tested ? "   test acc" : "", "energy (mJ)",
-             latency ? "  latency (ms)" : "", "params", "MACs");
+  if (!exported.front.empty()) {
+    fmt::print("  {:>5}  {:>9}{}  {:>12}{}  {:>10}  {:>12}\n", "id", "val acc", tested ? "   test acc" : "",
+               "energy (mJ)", latency ? "  latency (ms)" : "", "params", "MACs");
+  }
   for (const ExportedMember& m : exported.front) {
     const EvaluationRecord& r = m.record;
     std::string test;
