@@ -278,7 +278,9 @@ TEST_F(NasSearchTest, WeightsThatCannotBeWrittenStopTheRunAndAreTrainedOnResume)
   const auto resumed = read_evaluations(run_dir);
   EXPECT_EQ(essence(resumed), essence(whole));
   for (const auto& r : resumed) {
-    if (r.id == 3) EXPECT_EQ(r.status, EvaluationStatus::ok);
+    if (r.id == 3) {
+      EXPECT_EQ(r.status, EvaluationStatus::ok);
+    }
   }
 }
 
@@ -473,7 +475,9 @@ TEST_F(NasSearchTest, ExportCleansUpWhatAKilledExportLeftButNotALiveOne) {
   EXPECT_TRUE(std::filesystem::exists(tmp.path() / ".pareto-tmp-NotOur" / "3.yaml"));
   for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(".pareto-")) EXPECT_TRUE(name == ".pareto-tmp-Live01" || name == ".pareto-tmp-NotOur") << name;
+    if (name.starts_with(".pareto-")) {
+      EXPECT_TRUE(name == ".pareto-tmp-Live01" || name == ".pareto-tmp-NotOur") << name;
+    }
   }
 }
 
