@@ -24,7 +24,11 @@ struct CompareOptions {
 int run_compare(const CompareOptions& options) {
   std::vector<std::filesystem::path> dirs(options.runs.begin(), options.runs.end());
   const Comparison c = compare_runs(dirs, options.reference_energy_mj);
-  if (!options.svg.empty()) write_file_atomic(options.svg, comparison_svg(c, "Pareto fronts"));
+  if (!options.svg.empty()) {
+    write_file_atomic(options.svg, comparison_svg(c, "Pareto fronts"));
+    // On stderr under --json, whose stdout is the JSON alone.
+    fmt::print(options.json ? stderr : stdout, "wrote the plot of the fronts to {}\n", options.svg);
+  }
   if (options.json) {
     nlohmann::json runs = nlohmann::json::array();
     for (const RunComparison& r : c.runs) {

@@ -1,6 +1,7 @@
 #pragma once
-// Ctrl-C for long commands: while a guard lives, the first SIGINT sets a flag that the command
-// polls to stop at a clean point (and then exits 130); a second SIGINT ends the process at once.
+// Ctrl-C and SIGTERM for long commands: while a guard lives, the first SIGINT or SIGTERM sets a
+// flag that the command polls to stop at a clean point (and then exits 130); a second one ends
+// the process at once.
 
 #include <atomic>
 
@@ -14,12 +15,13 @@ class InterruptGuard {
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
 
-  /// Set by the first SIGINT since the guard was made.
+  /// Set by the first SIGINT or SIGTERM since the guard was made.
   const std::atomic<bool>& flag() const;
   bool interrupted() const { return flag().load(); }
 
  private:
-  void (*previous_)(int) = nullptr;
+  void (*previous_int_)(int) = nullptr;
+  void (*previous_term_)(int) = nullptr;
 };
 
 }  // namespace joules::cli

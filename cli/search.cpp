@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/format.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/search_output.hpp"
 #include "energy/board_profile.hpp"
@@ -29,6 +30,7 @@ struct SearchCommandOptions {
   std::string config;
   std::string out;
   bool resume = false;
+  bool json = false;
 };
 
 std::string default_run_directory(const std::string& name) {
@@ -74,7 +76,8 @@ int run_search_command(const SearchCommandOptions& options) {
   const std::string out = options.out.empty() ? default_run_directory(config.name) : options.out;
   RunDirectory run = options.resume ? RunDirectory::resume(out) : RunDirectory::create(out, to_yaml(config));
 
-  print_search_header(config, profile, *data, run, options.resume);
+  // Under --json, stdout holds only the final summary object; the rest goes to stderr.
+  print_search_header(config, profile, *data, run, options.resume, options.json ? stderr : stdout);
   const InterruptGuard interrupt;
   StatusLine status(stderr);
   SearchHooks hooks;
@@ -87,25 +90,44 @@ int run_search_command(const SearchCommandOptions& options) {
     status.update(describe_progress(p), /*force=*/p.generation != generation);
     generation = p.generation;
   };
-  const SearchSummary summary = run_search(config, run, hooks);
+  const SearchSummary summary = run_search(config, profile, run, hooks);
   status.finish();
   if (summary.interrupted) {
     fmt::print(stderr, "interrupted after {} complete generations; every finished evaluation is in {}.\n"
                "continue with: joules search --resume --out {}\n",
                summary.generations_done, run.evaluations_path().string(), run.path().string());
+    if (options.json) {
+      const EvaluationCounts counts = count_evaluations(read_evaluations(run.path()));
+      fmt::print("{}\n", dump_json(summary_json(run.path(), nullptr, counts, true)));
+    }
     return 130;
   }
 
-  // 3. The search exports its front by itself.
-  ExportRequest request{.run_dir = run.path(), .retrain_epochs = config.export_options.retrain_epochs};
+  // 3. The search exports its front by itself (under the run's lock, which it holds).
+  ExportRequest request{.run_dir = run.path(),
+                        .retrain_epochs = config.export_options.retrain_epochs,
+                        .config = &config,
+                        .profile = &profile,
+                        .stop = &interrupt.flag()};
   if (request.retrain_epochs > 0) {
-    request.retrain = [&data](const Architecture& arch, const TrainOptions& train_options) {
-      return train_architecture(arch, *data, train_options);
+    request.retrain = [&data, &interrupt](const Architecture& arch, const TrainOptions& train_options) {
+      return train_architecture(arch, *data, train_options, TrainHooks{.stop = &interrupt.flag()});
     };
     request.on_note = [](const std::string& note) { fmt::print(stderr, "{}\n", note); };
   }
   const ExportResult exported = export_front(request);
-  print_export_summary(exported, profile);
+  if (exported.interrupted) {
+    fmt::print(stderr, "interrupted during the export; the search itself is complete: export its front with "
+               "joules export {}\n", run.path().string());
+    if (options.json) fmt::print("{}\n", dump_json(summary_json(run.path(), nullptr, exported.counts, true)));
+    return 130;
+  }
+  print_export_warnings(exported);
+  if (options.json) {
+    fmt::print("{}\n", dump_json(summary_json(run.path(), &exported, exported.counts, false)));
+  } else {
+    print_export_summary(exported, profile);
+  }
   return 0;
 }
 
@@ -118,6 +140,8 @@ Runner add_search_command(CLI::App& app) {
                   "Search config (default: the embedded configs/quickstart.yaml)");
   cmd->add_option("--out", options->out, "Run directory (default: runs/NAME-DATE-TIME)");
   cmd->add_flag("--resume", options->resume, "Continue the interrupted run in --out");
+  cmd->add_flag("--json", options->json,
+                "Print one JSON summary object on stdout at the end (the header and progress go to stderr)");
   return [options] { return run_search_command(*options); };
 }
 

@@ -87,12 +87,30 @@ SearchOptions read_search(const yaml::Value& node) {
   return o;
 }
 
+// The name names the default run directory runs/NAME-DATE: a name, never a path.
+std::string run_name_problem(const std::string& name) {
+  if (name.empty()) return "is empty: a run needs a name";
+  if (name == "." || name == "..") return fmt::format("'{}' is not a name", name);
+  if (name.find_first_of("/\\") != std::string::npos) {
+    return fmt::format("'{}' holds a path separator: a name, not a path, is expected", name);
+  }
+  for (unsigned char ch : name) {
+    if (ch < 0x20 || ch == 0x7f) return "holds a control character: letters, digits, '-', '_' and '.' are expected";
+  }
+  if (name.find("..") != std::string::npos) return fmt::format("'{}' holds '..': a name, not a path, is expected", name);
+  return "";
+}
+
 SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
   if (!root.is_map()) root.fail("expected a search config: a map with board, space, data, training and search");
   root.allow_keys({"name", "seed", "board", "space", "data", "training", "search", "export"});
   SearchConfig c;
   c.name = root.get("name").defined() ? root.get("name").as_string()
                                       : fs::path(root.file()).stem().string();
+  if (const std::string why = run_name_problem(c.name); !why.empty()) {
+    if (root.get("name").defined()) root.get("name").fail(why);
+    root.fail(fmt::format("name (from the file's name): {}", why));
+  }
   if (root.get("seed").defined()) c.seed = static_cast<std::uint64_t>(root.get("seed").as_int(0));
   const yaml::Value board = root.require("board");
   c.board = resolve_board(board, base_dir);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -14,12 +15,37 @@
 #include "space/architecture_yaml.hpp"
 #include "util/atomic_file.hpp"
 #include "util/csv.hpp"
+#include "util/directory_lock.hpp"
+#include "util/input_error.hpp"
 #include "util/svg_plot.hpp"
 
 namespace joules {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A killed export leaves .pareto-tmp-* (being written) or .pareto-old-* (being swapped out)
+// beside its target. Only those holding the marker are joules' own, and only those whose
+// marker no live export holds locked are stale; a marker younger than a few seconds may be
+// one that its export has created and not yet locked.
+std::size_t remove_stale_exports(const fs::path& parent) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(".pareto-tmp-") && !name.starts_with(".pareto-old-")) continue;
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    const fs::path marker = entry.path() / kExportMarker;
+    if (!fs::is_regular_file(marker, ec)) continue;
+    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(marker, ec);
+    if (ec || age < std::chrono::seconds(10)) continue;
+    if (std::optional<DirectoryLock> lock = DirectoryLock::try_lock_file(marker)) {
+      fs::remove_all(entry.path(), ec);
+      if (!ec) ++removed;
+    }
+  }
+  return removed;
+}
 
 std::string optional_number(const std::optional<double>& v) { return v ? csv_number(*v) : ""; }
 
@@ -94,25 +120,71 @@ std::vector<EvaluationRecord> pareto_members(const std::vector<EvaluationRecord>
   return front;
 }
 
+EvaluationCounts count_evaluations(const std::vector<EvaluationRecord>& evaluations) {
+  EvaluationCounts counts;
+  for (const EvaluationRecord& r : evaluations) {
+    switch (r.status) {
+      case EvaluationStatus::ok: ++counts.ok; break;
+      case EvaluationStatus::failed: ++counts.failed; break;
+      case EvaluationStatus::infeasible: ++counts.infeasible; break;
+    }
+  }
+  return counts;
+}
+
+void check_export_target(const fs::path& target, const fs::path& run_dir, const std::string& key) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(target, ec);
+  if (!fs::exists(status)) return;
+  const auto refuse = [&](const std::string& why) {
+    throw InputError(target.string(), 0, key, why + ": an export replaces its target directory whole");
+  };
+  if (!fs::is_directory(status)) refuse("is not a directory (a file or a link), so it is not an export of joules");
+  const fs::path dir = fs::weakly_canonical(fs::absolute(target));
+  const fs::path run = fs::weakly_canonical(fs::absolute(run_dir));
+  const fs::path run_inside = run.lexically_relative(dir);
+  if (run_inside == "." || (!run_inside.empty() && *run_inside.begin() != "..")) {
+    refuse(fmt::format("is the run directory {} or holds it", run.string()));
+  }
+  if (fs::exists(target / kExportMarker) || fs::is_empty(target)) return;
+  // Exports made before the marker existed: only the run's own pareto/ with its front.csv.
+  if (dir == run / "pareto" && fs::exists(target / "front.csv")) return;
+  refuse(fmt::format("is not an export of joules (no {} inside) and not empty", kExportMarker));
+}
+
 ExportResult export_front(const ExportRequest& request) {
   const std::vector<EvaluationRecord> all = read_evaluations(request.run_dir);
-  const SearchConfig config = load_search_config((request.run_dir / "config.yaml").string());
-  const BoardProfile profile = load_board_profile(config.board);
+  std::optional<SearchConfig> own_config;
+  if (!request.config) own_config = load_search_config((request.run_dir / "config.yaml").string());
+  const SearchConfig& config = request.config ? *request.config : *own_config;
+  std::optional<BoardProfile> own_profile;
+  if (!request.profile) own_profile = load_board_profile(config.board);
+  const BoardProfile& profile = request.profile ? *request.profile : *own_profile;
   if (request.retrain_epochs > 0 && !request.retrain) {
     throw std::invalid_argument("export_front: retraining asked without a retrainer");
   }
+  const auto stopping = [&] { return request.stop && request.stop->load(); };
 
   ExportResult result;
   result.evaluations = all.size();
+  result.counts = count_evaluations(all);
   result.dir = request.to_dir.empty() ? request.run_dir / "pareto" : request.to_dir;
+  check_export_target(result.dir, request.run_dir, request.to_dir.empty() ? "pareto" : "--to");
   const fs::path parent = fs::absolute(result.dir).parent_path();
   fs::create_directories(parent);
+  result.stale_removed = remove_stale_exports(parent);
   std::string tmp_template = (parent / ".pareto-tmp-XXXXXX").string();
   if (!::mkdtemp(tmp_template.data())) throw std::runtime_error("cannot create a directory in " + parent.string());
   const fs::path tmp = tmp_template;
 
   try {
+    // Says "joules made this directory" (see check_export_target); locked while this export
+    // writes, so that another export never takes it for stale.
+    write_file_atomic(tmp / kExportMarker,
+                      fmt::format("joules export of {}\n", fs::weakly_canonical(fs::absolute(request.run_dir)).string()));
+    const std::optional<DirectoryLock> in_progress = DirectoryLock::try_lock_file(tmp / kExportMarker);
     for (EvaluationRecord& r : pareto_members(all, config.search.objectives)) {
+      if (stopping()) break;
       ExportedMember m{.record = r};
       const fs::path weights = tmp / fmt::format("{}.pt", r.id);
       if (request.retrain_epochs > 0) {
@@ -126,22 +198,39 @@ ExportResult export_front(const ExportRequest& request) {
         options.seed = candidate_seed(config.training.seed, r.hash);
         options.save_path = weights.string();
         const TrainResult trained = request.retrain(r.arch, options);
+        if (stopping()) break;
         m.test_accuracy = trained.test_accuracy;
         m.has_weights = fs::exists(weights);
+        if (!m.has_weights) m.missing_weights = fmt::format("retraining ended {}: {}", to_string(trained.status), trained.reason);
         if (request.on_note && trained.status != TrainStatus::ok) {
           request.on_note(fmt::format("retraining {} ended {}: {}", r.id, to_string(trained.status), trained.reason));
         }
-      } else if (!r.weights.empty() && fs::exists(request.run_dir / r.weights)) {
+      } else if (r.weights.empty()) {
+        m.missing_weights = "the log names no weights file";
+      } else if (!fs::is_regular_file(request.run_dir / r.weights)) {
+        m.missing_weights = fmt::format("{} is missing from the run", r.weights);
+      } else {
         fs::copy_file(request.run_dir / r.weights, weights);
         m.has_weights = true;
       }
       std::string yaml = fmt::format("# candidate {} of search {}: validation accuracy {:.4f}, {:.4g} mJ per inference on {}\n",
                                      r.id, config.name, *r.accuracy, r.energy_mj, profile.board);
       write_file_atomic(tmp / fmt::format("{}.yaml", r.id), yaml + to_yaml(r.arch));
+      result.files.push_back(fmt::format("{}.yaml", r.id));
+      if (m.has_weights) result.files.push_back(fmt::format("{}.pt", r.id));
       result.front.push_back(std::move(m));
+    }
+    if (stopping()) {
+      fs::remove_all(tmp);
+      result.interrupted = true;
+      result.front.clear();
+      result.files.clear();
+      return result;
     }
     write_file_atomic(tmp / "front.svg", front_svg(all, result.front, config, profile));
     write_file_atomic(tmp / "front.csv", front_csv(result.front));
+    const std::vector<std::string> plots{"front.csv", "front.svg"};
+    result.files.insert(result.files.begin(), plots.begin(), plots.end());
 
     // Swap the complete export in place of the old one.
     if (fs::exists(result.dir)) {

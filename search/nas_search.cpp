@@ -20,6 +20,7 @@
 #include "search/nsga2_json.hpp"
 #include "search/pareto.hpp"
 #include "space/analysis.hpp"
+#include "util/input_error.hpp"
 
 namespace joules {
 namespace {
@@ -65,12 +66,12 @@ double budget_violation(const EvaluationRecord& r, const Budgets& b, std::string
 
 class Driver {
  public:
-  Driver(const SearchConfig& config, RunDirectory& run, const SearchHooks& hooks)
+  Driver(const SearchConfig& config, const BoardProfile& profile, RunDirectory& run, const SearchHooks& hooks)
       : config_(config),
         run_(run),
         hooks_(hooks),
         space_(config.space),
-        estimator_(load_board_profile(config.board)),
+        estimator_(profile),
         start_(Clock::now()) {
     if (!hooks_.trainer) throw std::invalid_argument("run_search: no trainer");
     // Ids come from the checkpoint (next_id) and the batch order, not from the log: a
@@ -104,9 +105,16 @@ class Driver {
     std::optional<nlohmann::json> checkpoint = run_.read_checkpoint();
     if (!checkpoint) return std::nullopt;
     const nlohmann::json& c = *checkpoint;
-    if (c.value("format", 0) != kCheckpointFormat || c.value("algorithm", "") != to_string(algorithm) ||
-        c.value("seed", std::uint64_t{0}) != config_.seed) {
-      throw std::runtime_error("the checkpoint in " + run_.path().string() + " does not match its config.yaml");
+    const auto mismatch = [&](const char* key, const std::string& then, const std::string& now) {
+      throw InputError(run_.checkpoint_path().string(), 0, key,
+                       fmt::format("{} in the checkpoint, {} in config.yaml: they belong to different runs", then, now));
+    };
+    if (c.value("format", 0) != kCheckpointFormat) mismatch("format", c.value("format", nlohmann::json()).dump(), "1");
+    if (c.value("algorithm", "") != to_string(algorithm)) {
+      mismatch("algorithm", c.value("algorithm", ""), std::string(to_string(algorithm)));
+    }
+    if (c.value("seed", std::uint64_t{0}) != config_.seed) {
+      mismatch("seed", c.value("seed", nlohmann::json()).dump(), std::to_string(config_.seed));
     }
     next_id_ = std::max(next_id_, c.at("next_id").get<std::int64_t>());
     summary_.generations_done = c.at("generations_done").get<std::size_t>();
@@ -202,6 +210,8 @@ class Driver {
     return r;
   }
 
+  // Throws std::runtime_error when the weights could not be written: the run stops, and the
+  // candidate, not logged, is trained again on resume.
   void train(EvaluationRecord& r) {
     TrainOptions options = config_.training;
     options.seed = candidate_seed(config_.training.seed, r.hash);
@@ -217,6 +227,12 @@ class Driver {
     } catch (...) {
       result.status = TrainStatus::failed;
       result.reason = "unknown error";
+    }
+    if (!result.save_error.empty()) {
+      throw std::runtime_error(fmt::format("cannot write {}: {}; the search stopped (candidate {} is not logged): "
+                                           "free space or fix the directory, then continue with joules search "
+                                           "--resume --out {}",
+                                           options.save_path, result.save_error, r.id, run_.path().string()));
     }
     r.train_seconds = result.seconds;
     const bool usable = (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
@@ -271,16 +287,27 @@ class Driver {
     }
     report();
 
+    // An I/O failure of the run's own files (weights, log) stops the run: no training starts
+    // after it and nothing more is appended (a log torn by a full disk must stay its last line).
     std::exception_ptr failure;
+    std::atomic<bool> failed{false};
     tbb::task_arena arena(config_.search.jobs);
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, to_train.size(), 1), [&](const auto& range) {
         for (std::size_t i = range.begin(); i != range.end(); ++i) {
-          if (stopping()) return;
+          if (stopping() || failed) return;
           EvaluationRecord& r = to_train[i];
           ++running_;
           report();
-          train(r);
+          try {
+            train(r);
+          } catch (...) {
+            --running_;
+            std::lock_guard lock(mutex_);
+            if (!failure) failure = std::current_exception();
+            failed = true;
+            return;
+          }
           --running_;
           if (stopping() && r.status != EvaluationStatus::ok) {
             report();
@@ -288,6 +315,7 @@ class Driver {
           }
           try {
             std::lock_guard lock(mutex_);
+            if (failed) return;
             run_.append(r);
             known_[r.hash] = r;
             ++evaluated_;
@@ -297,6 +325,7 @@ class Driver {
           } catch (...) {
             std::lock_guard lock(mutex_);
             if (!failure) failure = std::current_exception();
+            failed = true;
           }
           report();
         }
@@ -388,8 +417,9 @@ std::uint64_t candidate_seed(std::uint64_t training_seed, const std::string& has
   return rng();
 }
 
-SearchSummary run_search(const SearchConfig& config, RunDirectory& run, const SearchHooks& hooks) {
-  Driver driver(config, run, hooks);
+SearchSummary run_search(const SearchConfig& config, const BoardProfile& profile, RunDirectory& run,
+                         const SearchHooks& hooks) {
+  Driver driver(config, profile, run, hooks);
   return driver.run();
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "energy/board_profile.hpp"
 #include "search/config.hpp"
 #include "search/evaluation_record.hpp"
 #include "search/run_directory.hpp"
@@ -49,11 +50,15 @@ struct SearchSummary {
   std::size_t reused = 0;            // candidates answered from the log
 };
 
-/// Runs (or resumes, when `run` was reopened with RunDirectory::resume) a search. Failed
-/// trainings are logged as failed and never stop it. Returns interrupted = true when the stop
-/// flag was raised: finished evaluations are logged and the last checkpoint stands.
-/// Throws std::runtime_error for I/O failures and a checkpoint that does not match the config.
-SearchSummary run_search(const SearchConfig& config, RunDirectory& run, const SearchHooks& hooks);
+/// Runs (or resumes, when `run` was reopened with RunDirectory::resume) a search, pricing
+/// candidates with `profile` (the config's board, loaded once by the caller). Failed trainings
+/// are logged as failed and never stop it. Returns interrupted = true when the stop flag was
+/// raised: finished evaluations are logged and the last checkpoint stands. Throws
+/// std::runtime_error for I/O failures of the run's files (weights, log, checkpoint: the
+/// candidates they concern are not logged, so a resume trains them again) and InputError for a
+/// checkpoint that does not match the config.
+SearchSummary run_search(const SearchConfig& config, const BoardProfile& profile, RunDirectory& run,
+                         const SearchHooks& hooks);
 
 /// Objective values of a logged evaluation, all minimised (accuracy as 1 - accuracy; a
 /// candidate without accuracy gets 1), in the config's order.

@@ -1,30 +1,16 @@
 #include "search/run_directory.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "energy/measurements.hpp"
 #include "util/atomic_file.hpp"
 #include "util/input_error.hpp"
 
 namespace joules {
 namespace {
-
-int lock_directory(const std::filesystem::path& dir) {
-  const std::filesystem::path lock = dir / ".lock";
-  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create " + lock.string());
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    throw std::runtime_error("another joules process is using the run directory " + dir.string());
-  }
-  return fd;
-}
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -32,6 +18,54 @@ std::string read_text(const std::filesystem::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// A record's weights file must lie inside the run directory (export copies it): a hand-edited
+// "../../etc/hostname", an absolute path or a symlink out of the run is refused.
+void check_weights_path(const EvaluationRecord& r, const std::filesystem::path& log, int line) {
+  if (r.weights.empty()) return;
+  const std::filesystem::path dir = std::filesystem::weakly_canonical(std::filesystem::absolute(log).parent_path());
+  const std::filesystem::path weights(r.weights);
+  const std::filesystem::path resolved = std::filesystem::weakly_canonical(dir / weights);
+  const std::filesystem::path inside = resolved.lexically_relative(dir);
+  if (weights.is_absolute() || inside.empty() || *inside.begin() == ".." || inside == ".") {
+    throw InputError(log.string(), line, "weights",
+                     fmt::format("'{}' resolves to {}, outside the run directory {}", r.weights, resolved.string(),
+                                 dir.string()));
+  }
+}
+
+// The line of `now` where it first differs from `then` (1-based), and both lines.
+struct FirstDifference {
+  int line = 0;
+  std::string then_line;
+  std::string now_line;
+};
+
+FirstDifference first_difference(const std::string& then, const std::string& now) {
+  std::istringstream a(then);
+  std::istringstream b(now);
+  FirstDifference d;
+  for (;;) {
+    ++d.line;
+    const bool more_a = static_cast<bool>(std::getline(a, d.then_line));
+    const bool more_b = static_cast<bool>(std::getline(b, d.now_line));
+    if (!more_a) d.then_line.clear();
+    if (!more_b) d.now_line.clear();
+    if ((!more_a && !more_b) || d.then_line != d.now_line) return d;
+  }
+}
+
+// "  learning_rate: 0.01" -> "learning_rate"
+std::string line_key(const std::string& line) {
+  const std::size_t begin = line.find_first_not_of(" -");
+  const std::size_t colon = line.find(':');
+  if (begin == std::string::npos || colon == std::string::npos || colon < begin) return "";
+  return line.substr(begin, colon - begin);
+}
+
+std::string state_digest(const nlohmann::json& state) {
+  return fnv1a64_hex(state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 struct ParsedLog {
@@ -62,6 +96,7 @@ ParsedLog parse_log(const std::filesystem::path& path) {
       if (last) break;  // torn by a crash: cut off
       throw std::runtime_error(fmt::format("{}:{}: corrupt evaluation record: {}", path.string(), line_number, e.what()));
     }
+    if (!line.empty()) check_weights_path(log.records.back(), path, line_number);
     begin = end + 1;
     log.good_bytes = begin;
   }
@@ -70,37 +105,18 @@ ParsedLog parse_log(const std::filesystem::path& path) {
 
 }  // namespace
 
-RunDirectory::RunDirectory(std::filesystem::path dir, int lock_fd)
-    : dir_(std::move(dir)), lock_fd_(lock_fd), append_mutex_(std::make_unique<std::mutex>()) {}
+RunDirectory::RunDirectory(std::filesystem::path dir, DirectoryLock lock)
+    : dir_(std::move(dir)), lock_(std::move(lock)), append_mutex_(std::make_unique<std::mutex>()) {}
 
-RunDirectory::RunDirectory(RunDirectory&& other) noexcept
-    : dir_(std::move(other.dir_)),
-      lock_fd_(std::exchange(other.lock_fd_, -1)),
-      append_mutex_(std::move(other.append_mutex_)),
-      previous_(std::move(other.previous_)),
-      repaired_bytes_(other.repaired_bytes_) {}
-
-RunDirectory& RunDirectory::operator=(RunDirectory&& other) noexcept {
-  if (this != &other) {
-    if (lock_fd_ >= 0) ::close(lock_fd_);
-    dir_ = std::move(other.dir_);
-    lock_fd_ = std::exchange(other.lock_fd_, -1);
-    append_mutex_ = std::move(other.append_mutex_);
-    previous_ = std::move(other.previous_);
-    repaired_bytes_ = other.repaired_bytes_;
-  }
-  return *this;
-}
-
-RunDirectory::~RunDirectory() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
+RunDirectory::RunDirectory(RunDirectory&& other) noexcept = default;
+RunDirectory& RunDirectory::operator=(RunDirectory&& other) noexcept = default;
+RunDirectory::~RunDirectory() = default;
 
 RunDirectory RunDirectory::create(const std::filesystem::path& dir, const std::string& config_yaml) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create the run directory " + dir.string() + ": " + ec.message());
-  RunDirectory run(dir, lock_directory(dir));
+  RunDirectory run(dir, DirectoryLock::acquire(dir, "joules search"));
   if (std::filesystem::exists(run.config_path()) || std::filesystem::exists(run.evaluations_path())) {
     throw InputError(dir.string(), 0, "--out",
                      "already holds a search run: continue it with --resume or choose another --out");
@@ -115,7 +131,8 @@ RunDirectory RunDirectory::resume(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(dir / "config.yaml")) {
     throw InputError(dir.string(), 0, "--resume", "holds no search run to resume (no config.yaml)");
   }
-  RunDirectory run(dir, lock_directory(dir));
+  RunDirectory run(dir, DirectoryLock::acquire(dir, "joules search"));
+  run.verify_checkpoint();
   std::filesystem::create_directories(run.weights_path());
   ParsedLog log = parse_log(run.evaluations_path());
   if (log.good_bytes < log.total_bytes) {
@@ -134,15 +151,67 @@ void RunDirectory::append(const EvaluationRecord& record) {
 }
 
 void RunDirectory::write_checkpoint(const nlohmann::json& state) const {
-  write_file_atomic(checkpoint_path(), state.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  nlohmann::json checkpoint = state;
+  const std::string config = read_text(config_path());
+  const std::string log = read_text(evaluations_path());
+  checkpoint["integrity"] = {{"config_fnv1a64", fnv1a64_hex(config)},
+                             {"config_yaml", config},
+                             {"log_bytes", log.size()},
+                             {"log_fnv1a64", fnv1a64_hex(log)},
+                             {"state_fnv1a64", state_digest(state)}};
+  write_file_atomic(checkpoint_path(), checkpoint.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 std::optional<nlohmann::json> RunDirectory::read_checkpoint() const {
   if (!std::filesystem::exists(checkpoint_path())) return std::nullopt;
+  nlohmann::json checkpoint;
   try {
-    return nlohmann::json::parse(read_text(checkpoint_path()));
+    checkpoint = nlohmann::json::parse(read_text(checkpoint_path()));
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("corrupt checkpoint " + checkpoint_path().string() + ": " + e.what());
+    throw InputError(checkpoint_path().string(), 0, "", std::string("corrupt checkpoint: ") + e.what());
+  }
+  if (checkpoint.is_object()) checkpoint.erase("integrity");
+  return checkpoint;
+}
+
+// A checkpoint written before the digests existed has no "integrity" and is taken as it is.
+void RunDirectory::verify_checkpoint() const {
+  if (!std::filesystem::exists(checkpoint_path())) return;
+  nlohmann::json checkpoint;
+  try {
+    checkpoint = nlohmann::json::parse(read_text(checkpoint_path()));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(checkpoint_path().string(), 0, "", std::string("corrupt checkpoint: ") + e.what());
+  }
+  if (!checkpoint.is_object() || !checkpoint.contains("integrity")) return;
+  const nlohmann::json integrity = checkpoint["integrity"];
+  checkpoint.erase("integrity");
+  const auto field = [&](const char* key) {
+    if (!integrity.is_object() || !integrity.contains(key)) {
+      throw InputError(checkpoint_path().string(), 0, std::string("integrity.") + key, "missing: the checkpoint was edited");
+    }
+    return integrity.at(key);
+  };
+  if (field("state_fnv1a64") != state_digest(checkpoint)) {
+    throw InputError(checkpoint_path().string(), 0, "",
+                     "was edited after joules wrote it (its content does not match its digest); resuming from it "
+                     "could repeat or skip evaluations: start a new run");
+  }
+  const std::string config = read_text(config_path());
+  if (field("config_fnv1a64") != fnv1a64_hex(config)) {
+    const FirstDifference d = first_difference(field("config_yaml").get<std::string>(), config);
+    throw InputError(config_path().string(), d.line, line_key(d.now_line.empty() ? d.then_line : d.now_line),
+                     fmt::format("differs from the config this run was started with (was '{}', now '{}'); resuming "
+                                 "would mix two setups in one run: restore it or start a new run",
+                                 d.then_line, d.now_line));
+  }
+  const std::string log = std::filesystem::exists(evaluations_path()) ? read_text(evaluations_path()) : "";
+  const std::size_t logged = field("log_bytes").get<std::size_t>();
+  if (log.size() < logged || fnv1a64_hex(std::string_view(log).substr(0, logged)) != field("log_fnv1a64")) {
+    throw InputError(evaluations_path().string(), 0, "",
+                     fmt::format("was edited since the last checkpoint (its first {} bytes are not what was logged); "
+                                 "resuming would build on evaluations that did not happen: restore it or start a new run",
+                                 logged));
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // A search's run directory (DESIGN.md): config.yaml (the resolved config), evaluations.jsonl
 // (one line per finished evaluation, flushed as it finishes), checkpoint.json (written
-// atomically after every generation) and pareto/ (the export).
+// atomically after every generation) and pareto/ (the export). The checkpoint also records
+// digests of config.yaml, of the log as it was and of its own content, so that a resume notices
+// any of the three edited by hand.
 
 #include <filesystem>
 #include <memory>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "search/evaluation_record.hpp"
+#include "util/directory_lock.hpp"
 
 namespace joules {
 
@@ -26,7 +29,10 @@ class RunDirectory {
 
   /// Reopens a run for --resume: reads every evaluation, repairing a last line torn by a
   /// crash (it is cut off; its candidate is evaluated again). Throws InputError when `dir`
-  /// holds no run, std::runtime_error when a complete line is corrupt.
+  /// holds no run, when config.yaml, checkpoint.json or the log's checkpointed part were
+  /// edited since the last checkpoint (naming the file, and the line of config.yaml), or when
+  /// a weights path leaves the run; std::runtime_error when a complete line is corrupt or
+  /// another process holds the run.
   static RunDirectory resume(const std::filesystem::path& dir);
 
   RunDirectory(RunDirectory&&) noexcept;
@@ -48,21 +54,26 @@ class RunDirectory {
   /// Appends one evaluation and flushes it to disk. Thread-safe.
   void append(const EvaluationRecord& record);
 
+  /// Writes `state` atomically as checkpoint.json, with the digests resume() verifies.
+  /// Call it only when no append() is in flight. Throws std::runtime_error on I/O failure.
   void write_checkpoint(const nlohmann::json& state) const;
+  /// The last checkpoint's state (without its digests); std::nullopt before the first.
   std::optional<nlohmann::json> read_checkpoint() const;
 
  private:
-  RunDirectory(std::filesystem::path dir, int lock_fd);
+  RunDirectory(std::filesystem::path dir, DirectoryLock lock);
+  void verify_checkpoint() const;
 
   std::filesystem::path dir_;
-  int lock_fd_ = -1;
+  std::optional<DirectoryLock> lock_;
   std::unique_ptr<std::mutex> append_mutex_;
   std::vector<EvaluationRecord> previous_;
   std::size_t repaired_bytes_ = 0;
 };
 
 /// Reads every evaluation of a run directory without locking it (export, tools). A torn last
-/// line is skipped. Throws like RunDirectory::resume().
+/// line is skipped. Throws like RunDirectory::resume(); InputError naming the line of a record
+/// whose `weights` path resolves outside the run directory.
 std::vector<EvaluationRecord> read_evaluations(const std::filesystem::path& dir);
 
 }  // namespace joules

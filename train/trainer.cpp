@@ -216,6 +216,7 @@ class Trainer {
       } catch (const std::exception& e) {
         result_.status = TrainStatus::failed;
         result_.reason = fmt::format("trained, but saving the weights failed: {}", error_text(e));
+        result_.save_error = error_text(e);
       }
     }
   }

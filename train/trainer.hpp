@@ -132,6 +132,10 @@ struct TrainResult {
   std::int64_t samples_seen = 0;
   double seconds = 0.0;        // wall time of the whole call
   double train_seconds = 0.0;  // wall time of the training loop alone
+  /// Set (status failed) when the network trained but save_path could not be written: an I/O
+  /// failure of the caller's file, not of the architecture, so a search stops rather than
+  /// logging the candidate as failed.
+  std::string save_error;
 
   bool operator==(const TrainResult&) const = default;
 };

@@ -11,6 +11,7 @@
 #include "energy/profiling/device_info.hpp"
 #include "util/atomic_file.hpp"
 #include "util/csv.hpp"
+#include "util/directory_lock.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
 
@@ -115,6 +116,11 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
   result.identity = run_identity(sensor, sampler, options);
   const std::string header = profile_csv_header();
 
+  // One process per run directory (two would measure every point twice): the lock is taken
+  // before anything is read. A directory it creates is empty, so no check below can fail there.
+  std::filesystem::create_directories(options.out_dir);
+  const DirectoryLock lock = DirectoryLock::acquire(options.out_dir, "joules profile");
+
   // Check what is there before writing anything.
   const bool has_provenance = std::filesystem::exists(result.provenance);
   if (has_provenance) {
@@ -152,7 +158,6 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
     repaired = std::move(text);
   }
 
-  std::filesystem::create_directories(options.out_dir);
   if (!has_provenance) write_file_atomic(result.provenance, to_yaml(result.identity));
   if (rewrite_csv) write_file_atomic(result.csv, repaired.empty() ? header + "\n" : repaired);
 

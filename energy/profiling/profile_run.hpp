@@ -5,6 +5,8 @@
 //   DIR/measurements.csv   the per-layer measurements CSV (energy/measurements.hpp) plus
 //                          columns saying how each row was measured; one row appended and
 //                          flushed to disk as soon as its point is measured
+//   DIR/.lock              held while a run measures (util/directory_lock.hpp): a second
+//                          run into DIR is refused, naming the first
 // A rerun skips the points already in the CSV, so a run killed at any moment and run again
 // ends with every point measured exactly once; a last line torn by the kill is dropped first.
 // Torch-free: the layers are run by the workloads a WorkloadFactory makes.
@@ -92,7 +94,8 @@ BoardIdentity run_identity(const PowerSensor& sensor, const Sampler& sampler, co
 /// checked before anything is written: throws InputError (the file, line and key) when
 /// out_dir holds a provenance.yaml of another setup (board, sensor, rails, device, software,
 /// threads, calibration, protocol), a CSV with another header or an unreadable row, or a CSV
-/// without provenance.yaml; std::invalid_argument for bad options. While running, throws what
+/// without provenance.yaml; std::invalid_argument for bad options; std::runtime_error naming the
+/// holder when another process runs into out_dir. While running, throws what
 /// the workloads and the sampler throw (the rows written so far stay).
 ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const WorkloadFactory& make_workload,
                              const ProfileRunOptions& options, const ProfileRunHooks& hooks = {});

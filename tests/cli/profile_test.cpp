@@ -174,6 +174,20 @@ TEST_F(ProfileCommandTest, CtrlCStopsAfterTheCurrentPointWithExit130) {
   expect_each_point_once();
 }
 
+// Two profiles into one directory would measure every point twice: the second is refused,
+// naming the first; SIGTERM (what schedulers send) stops the first like Ctrl-C.
+TEST_F(ProfileCommandTest, ASecondRunIntoTheSameDirectoryIsRefusedAndSigtermStopsLikeCtrlC) {
+  const int pid = start_and_wait_for_rows(args(0.1), 1);
+  const CommandResult second = run_joules(args(0.1));
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr(fmt::format("error: {} is in use by pid {} (joules profile)", out_, pid)));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  EXPECT_EQ(wait_command(pid), 130) << read(dir_.path() / "err.txt");
+  EXPECT_THAT(read(dir_.path() / "out.txt"), HasSubstr("run the same command again to measure them"));
+  ASSERT_EQ(run_joules(args(0.1)).exit_code, 0);
+  expect_each_point_once();
+}
+
 TEST_F(ProfileCommandTest, ARerunWithAnotherSetupIsRefused) {
   ASSERT_EQ(run_joules(args()).exit_code, 0);
   const std::string before = read(csv());

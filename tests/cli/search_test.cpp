@@ -13,9 +13,11 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/run_command.hpp"
+#include "tests/cli/tiny_search.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace joules::testing {
@@ -23,63 +25,6 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-// Small enough that a whole search takes seconds: 18 candidates of 384 training samples.
-std::string tiny_config(const std::string& extra = "") {
-  return std::string(R"(name: tiny
-seed: 3
-board: )") + JOULES_SOURCE_DIR + R"(/profiles/jetson-nano.yaml
-space:
-  input: [1, 28, 28]
-  classes: 10
-  conv_blocks:
-    count: {min: 1, max: 2}
-    filters: [4, 8]
-    kernel: [3, 5]
-    stride: [1, 2]
-    pool: [none, max]
-  fc_layers:
-    count: {min: 0, max: 1}
-    units: [16]
-data:
-  validation_size: 500
-training:
-  train_samples: 384
-  batch_size: 64
-  optimizer: adam
-  learning_rate: 0.003
-search:
-  population: 6
-  generations: 2
-  jobs: 2
-  budgets: {params: 30000}
-)" + extra;
-}
-
-bool have_data() { return fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); }
-
-std::vector<nlohmann::json> read_log(const fs::path& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(run / "evaluations.jsonl");
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
-std::size_t line_count(const fs::path& file) {
-  std::ifstream in(file);
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
-}
-
-// id -> (hash, status, accuracy): what a run found, timings aside.
-std::map<int, std::string> findings(const fs::path& run) {
-  std::map<int, std::string> out;
-  for (const auto& j : read_log(run)) {
-    out[j["id"].get<int>()] = j["hash"].get<std::string>() + " " + j["status"].get<std::string>() + " " + j["accuracy"].dump();
-  }
-  return out;
-}
 
 void expect_complete_export(const fs::path& run) {
   const fs::path pareto = run / "pareto";
@@ -171,24 +116,27 @@ TEST_F(SearchCommandTest, KilledSearchResumesWithoutLosingOrRepeatingAnything) {
   expect_complete_export(run);
 }
 
-TEST_F(SearchCommandTest, CtrlCStopsCleanlyAndTheRunResumes) {
+TEST_F(SearchCommandTest, CtrlCOrSigtermStopsCleanlyAndTheRunResumes) {
   const std::string config = tmp.write("tiny.yaml", tiny_config());
-  const fs::path run = tmp.path() / "run";
-  const std::string out = (tmp.path() / "log").string();
-  const int search = start_command(JOULES_BINARY, {"search", config, "--out", run.string()}, out, out + ".err");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (line_count(run / "evaluations.jsonl") < 2 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (const int signal : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(signal == SIGINT ? "SIGINT" : "SIGTERM");
+    const fs::path run = tmp.path() / fmt::format("run-{}", signal);
+    const std::string out = (tmp.path() / fmt::format("log-{}", signal)).string();
+    const int search = start_command(JOULES_BINARY, {"search", config, "--out", run.string()}, out, out + ".err");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (line_count(run / "evaluations.jsonl") < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(search, signal);
+    EXPECT_EQ(wait_command(search), 130);
+    std::ifstream log(out + ".err");
+    const std::string text((std::istreambuf_iterator<char>(log)), {});
+    EXPECT_THAT(text, HasSubstr("joules search --resume --out"));
+    const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});
+    EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+    std::set<std::string> hashes;
+    for (const auto& j : read_log(run)) EXPECT_TRUE(hashes.insert(j["hash"].get<std::string>()).second);
   }
-  kill(search, SIGINT);
-  EXPECT_EQ(wait_command(search), 130);
-  std::ifstream log(out + ".err");
-  const std::string text((std::istreambuf_iterator<char>(log)), {});
-  EXPECT_THAT(text, HasSubstr("joules search --resume --out"));
-  const CommandResult resumed = run_joules({"search", "--resume", "--out", run.string()});
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
-  std::set<std::string> hashes;
-  for (const auto& j : read_log(run)) EXPECT_TRUE(hashes.insert(j["hash"].get<std::string>()).second);
 }
 
 TEST_F(SearchCommandTest, BadConfigsExitTwoBeforeAnyWork) {
@@ -206,6 +154,17 @@ TEST_F(SearchCommandTest, BadConfigsExitTwoBeforeAnyWork) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(config + ":5: space.input: the space's input 3x32x32 is not the data's sample shape 1x28x28"));
   EXPECT_FALSE(fs::exists(run));
+
+  // A name is a name: it never leads the default run directory out of runs/.
+  for (const std::string name : {"\"../../x\"", "/tmp/x", "\"a\\\\b\""}) {
+    text = tiny_config();
+    text.replace(0, text.find('\n'), "name: " + name);
+    config = tmp.write("name.yaml", text);
+    r = run_joules({"search", config});
+    EXPECT_EQ(r.exit_code, 2) << name;
+    EXPECT_THAT(r.err, HasSubstr("error: " + config + ":1: name: '")) << name;
+    EXPECT_THAT(r.err, HasSubstr("holds a path separator")) << name;
+  }
 
   r = run_joules({"search", "--resume", "--out", (tmp.path() / "nothing").string()});
   EXPECT_EQ(r.exit_code, 2);

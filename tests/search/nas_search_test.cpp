@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -15,11 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "energy/board_profile.hpp"
 #include "search/compare.hpp"
 #include "search/export.hpp"
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "util/directory_lock.hpp"
 #include "util/input_error.hpp"
 
 namespace joules {
@@ -70,6 +73,13 @@ class FakeTrainer {
     }
     if (fail_hash_prefix_ && hash.starts_with(*fail_hash_prefix_)) throw std::runtime_error("out of memory (fake)");
     TrainResult r;
+    if (!options.save_path.empty() && std::filesystem::is_directory(options.save_path)) {
+      // What the real trainer reports when its weights file cannot be written.
+      r.status = TrainStatus::failed;
+      r.save_error = options.save_path + ": Is a directory";
+      r.reason = "trained, but saving the weights failed: " + r.save_error;
+      return r;
+    }
     if (stop && stop->load()) {
       r.status = TrainStatus::truncated;
       r.reason = "stopped";
@@ -123,7 +133,7 @@ class NasSearchTest : public ::testing::Test {
 
   std::vector<EvaluationRecord> run_fresh(const SearchConfig& config, FakeTrainer& trainer, const std::string& name) {
     RunDirectory run = RunDirectory::create(tmp.path() / name, to_yaml(config));
-    const SearchSummary summary = run_search(config, run, hooks_for(trainer));
+    const SearchSummary summary = run_search(config, load_board_profile(config.board), run, hooks_for(trainer));
     EXPECT_FALSE(summary.interrupted);
     return read_evaluations(tmp.path() / name);
   }
@@ -214,7 +224,7 @@ TEST_F(NasSearchTest, InterruptedRunResumesToTheSameResult) {
     const std::string name = std::string("cut-") + algorithm;
     {
       RunDirectory run = RunDirectory::create(tmp.path() / name, to_yaml(config));
-      EXPECT_TRUE(run_search(config, run, hooks_for(first)).interrupted);
+      EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
     }
     // A crash while the next line was written.
     std::ofstream(tmp.path() / name / "evaluations.jsonl", std::ios::app) << "{\"id\": 99, \"gen";
@@ -222,7 +232,7 @@ TEST_F(NasSearchTest, InterruptedRunResumesToTheSameResult) {
     {
       RunDirectory run = RunDirectory::resume(tmp.path() / name);
       EXPECT_GT(run.repaired_bytes(), 0u);
-      EXPECT_FALSE(run_search(config, run, hooks_for(second)).interrupted);
+      EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks_for(second)).interrupted);
     }
     const auto resumed = read_evaluations(tmp.path() / name);
     EXPECT_EQ(essence(resumed), essence(whole));
@@ -238,12 +248,143 @@ TEST_F(NasSearchTest, InterruptedRunResumesToTheSameResult) {
   }
 }
 
+TEST_F(NasSearchTest, WeightsThatCannotBeWrittenStopTheRunAndAreTrainedOnResume) {
+  const SearchConfig config = config_from(config_text());
+  FakeTrainer reference;
+  const auto whole = run_fresh(config, reference, "whole");
+  // Candidate 3 of generation 0 meets a weights path it cannot write (as a full disk would).
+  const std::filesystem::path run_dir = tmp.path() / "cut";
+  std::filesystem::create_directories(run_dir / "weights" / "3.pt" / "blocker");
+  FakeTrainer first;
+  {
+    RunDirectory run = RunDirectory::create(run_dir, to_yaml(config));
+    try {
+      run_search(config, load_board_profile(config.board), run, hooks_for(first));
+      ADD_FAILURE() << "the search went on";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("3.pt: Is a directory; the search stopped (candidate 3 is not logged)"));
+      EXPECT_THAT(e.what(), HasSubstr("--resume"));
+    }
+  }
+  for (const auto& r : read_evaluations(run_dir)) EXPECT_NE(r.id, 3) << "an I/O failure is not the candidate's";
+  EXPECT_FALSE(std::filesystem::exists(run_dir / "checkpoint.json")) << "generation 0 never completed";
+
+  std::filesystem::remove_all(run_dir / "weights" / "3.pt");
+  FakeTrainer second;
+  {
+    RunDirectory run = RunDirectory::resume(run_dir);
+    EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks_for(second)).interrupted);
+  }
+  const auto resumed = read_evaluations(run_dir);
+  EXPECT_EQ(essence(resumed), essence(whole));
+  for (const auto& r : resumed) {
+    if (r.id == 3) {
+      EXPECT_EQ(r.status, EvaluationStatus::ok);
+    }
+  }
+}
+
+TEST_F(NasSearchTest, ResumeRefusesAConfigCheckpointOrLogEditedSinceTheCheckpoint) {
+  const SearchConfig config = config_from(config_text());
+  FakeTrainer trainer;
+  run_fresh(config, trainer, "a");
+  const std::filesystem::path dir = tmp.path() / "a";
+  const auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const auto write = [](const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; };
+  const auto resume_error = [&]() -> std::string {
+    try {
+      RunDirectory::resume(dir);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "resumed";
+  };
+  EXPECT_EQ(resume_error(), "resumed") << "an untouched run resumes";
+
+  const std::string config_yaml = read(dir / "config.yaml");
+  std::string edited = config_yaml;
+  edited.replace(edited.find("seed: 7"), 7, "seed: 9");
+  write(dir / "config.yaml", edited);
+  const int seed_line = 1 + static_cast<int>(std::count(config_yaml.begin(), config_yaml.begin() + config_yaml.find("seed: 7"), '\n'));
+  EXPECT_THAT(resume_error(), HasSubstr(fmt::format("{}:{}: seed: differs from the config this run was started with "
+                                                    "(was 'seed: 7', now 'seed: 9')",
+                                                    (dir / "config.yaml").string(), seed_line)));
+  write(dir / "config.yaml", config_yaml);
+
+  const std::string checkpoint = read(dir / "checkpoint.json");
+  std::string tampered = checkpoint;
+  const std::size_t at = tampered.find("\"next_id\": ") + 11;
+  tampered.insert(at, "1");
+  write(dir / "checkpoint.json", tampered);
+  EXPECT_THAT(resume_error(), HasSubstr("checkpoint.json: was edited after joules wrote it"));
+  write(dir / "checkpoint.json", checkpoint);
+
+  const std::string log = read(dir / "evaluations.jsonl");
+  std::string rewritten = log;
+  rewritten.replace(rewritten.find("\"generation\":0"), 14, "\"generation\":1");
+  write(dir / "evaluations.jsonl", rewritten);
+  EXPECT_THAT(resume_error(), HasSubstr("evaluations.jsonl: was edited since the last checkpoint"));
+  write(dir / "evaluations.jsonl", log.substr(0, log.size() / 2));
+  EXPECT_THAT(resume_error(), HasSubstr("evaluations.jsonl: was edited since the last checkpoint"));
+}
+
+TEST_F(NasSearchTest, ALogWeightsPathOutsideTheRunIsRefused) {
+  const SearchConfig config = config_from(config_text());
+  FakeTrainer trainer;
+  run_fresh(config, trainer, "a");
+  const std::filesystem::path log = tmp.path() / "a" / "evaluations.jsonl";
+  std::string text;
+  {
+    std::ifstream in(log);
+    text.assign((std::istreambuf_iterator<char>(in)), {});
+  }
+  for (const std::string evil : {"../../../etc/hostname", "/etc/hostname", "weights/../../x.pt"}) {
+    SCOPED_TRACE(evil);
+    std::string edited = text;
+    const std::size_t second_line = edited.find('\n') + 1;
+    const std::size_t at = edited.find("\"weights\":\"", second_line) + 11;
+    edited.replace(at, edited.find('"', at) - at, evil);
+    std::ofstream(log) << edited;
+    try {
+      read_evaluations(tmp.path() / "a");
+      ADD_FAILURE() << "read";
+    } catch (const InputError& e) {
+      EXPECT_THAT(e.what(), HasSubstr(log.string() + ":2: weights: '" + evil + "' resolves to"));
+      EXPECT_THAT(e.what(), HasSubstr("outside the run directory"));
+    }
+    try {
+      export_front({.run_dir = tmp.path() / "a", .to_dir = tmp.path() / "out"});
+      ADD_FAILURE() << "exported";
+    } catch (const InputError& e) {
+      EXPECT_THAT(e.what(), HasSubstr(":2: weights:"));
+    }
+    EXPECT_FALSE(std::filesystem::exists(tmp.path() / "out"));
+  }
+  // A symlink out of the run is refused the same way.
+  std::filesystem::create_symlink("/etc/hostname", tmp.path() / "a" / "weights" / "link.pt");
+  std::string edited = text;
+  const std::size_t at = edited.find("\"weights\":\"") + 11;
+  edited.replace(at, edited.find('"', at) - at, "weights/link.pt");
+  std::ofstream(log) << edited;
+  EXPECT_THROW(read_evaluations(tmp.path() / "a"), InputError);
+}
+
 TEST_F(NasSearchTest, ExportWritesTheNonDominatedMembers) {
   const SearchConfig config = config_from(config_text("  budgets: {params: 60000}"));
   FakeTrainer trainer;
   const auto log = run_fresh(config, trainer, "a");
   const ExportResult exported = export_front({.run_dir = tmp.path() / "a"});
   ASSERT_FALSE(exported.front.empty());
+  EXPECT_TRUE(std::filesystem::exists(exported.dir / kExportMarker));
+  EXPECT_EQ(exported.counts.total(), log.size());
+  EXPECT_EQ(exported.files.front(), "front.csv");
+  for (const auto& m : exported.front) {
+    EXPECT_FALSE(m.has_weights) << "the stand-in trainer saves none";
+    EXPECT_THAT(m.missing_weights, HasSubstr(fmt::format("weights/{}.pt is missing from the run", m.record.id)));
+  }
   EXPECT_EQ(exported.evaluations, log.size());
   for (const auto& m : exported.front) {
     for (const auto& r : log) {
@@ -267,6 +408,106 @@ TEST_F(NasSearchTest, ExportWritesTheNonDominatedMembers) {
   EXPECT_THAT(text, HasSubstr("Pareto front"));
   EXPECT_THAT(text, HasSubstr("(mJ)"));
   EXPECT_THAT(text, HasSubstr("over budget"));
+}
+
+TEST_F(NasSearchTest, ExportReplacesOnlyWhatJoulesExported) {
+  FakeTrainer trainer;
+  run_fresh(config_from(config_text()), trainer, "runs/a");
+  const std::filesystem::path run = tmp.path() / "runs" / "a";
+  const auto refused = [&](const std::filesystem::path& to) -> std::string {
+    try {
+      export_front({.run_dir = run, .to_dir = to});
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "exported";
+  };
+  const std::string file = tmp.write("notes.txt", "mine");
+  EXPECT_THAT(refused(file), HasSubstr(file + ": --to: is not a directory"));
+  EXPECT_THAT(refused(run), HasSubstr("is the run directory"));
+  EXPECT_THAT(refused(run / ".." / "a"), HasSubstr("is the run directory"));
+  EXPECT_THAT(refused(tmp.path() / "runs"), HasSubstr("or holds it"));
+  EXPECT_THAT(refused(tmp.path()), HasSubstr("or holds it"));
+  tmp.write("mine/keep.txt", "precious");
+  EXPECT_THAT(refused(tmp.path() / "mine"), HasSubstr("is not an export of joules (no .joules-export inside)"));
+  tmp.write("runs/a/weights/0.pt", "weights");  // the stand-in trainer saves none
+  EXPECT_THAT(refused(run / "weights"), HasSubstr("is not an export of joules"));
+  EXPECT_TRUE(std::filesystem::exists(run / "weights" / "0.pt"));
+  EXPECT_TRUE(std::filesystem::exists(tmp.path() / "mine" / "keep.txt"));
+  EXPECT_TRUE(std::filesystem::exists(run / "evaluations.jsonl"));
+  std::ifstream kept(file);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(kept)), {}), "mine");
+
+  std::filesystem::create_directories(tmp.path() / "empty");
+  EXPECT_EQ(refused(tmp.path() / "empty"), "exported");
+  EXPECT_EQ(refused(tmp.path() / "new" / "dir"), "exported");
+  EXPECT_EQ(refused(tmp.path() / "new" / "dir"), "exported") << "an earlier export is replaced";
+  EXPECT_TRUE(std::filesystem::exists(tmp.path() / "new" / "dir" / "front.csv"));
+  // The run's own pareto/ from before the marker existed (front.csv, no marker) is replaced too.
+  ASSERT_EQ(refused({}), "exported");
+  ASSERT_TRUE(std::filesystem::remove(run / "pareto" / kExportMarker));
+  EXPECT_EQ(refused({}), "exported");
+  EXPECT_TRUE(std::filesystem::exists(run / "pareto" / kExportMarker));
+}
+
+TEST_F(NasSearchTest, ExportCleansUpWhatAKilledExportLeftButNotALiveOne) {
+  FakeTrainer trainer;
+  run_fresh(config_from(config_text()), trainer, "a");
+  const std::filesystem::path out = tmp.path() / "out";
+  const auto leftover = [&](const std::string& name, bool marker) {
+    tmp.write(name + "/3.yaml", "half written");
+    if (!marker) return;
+    tmp.write(name + "/" + kExportMarker, "joules export\n");
+    std::filesystem::last_write_time(tmp.path() / name / kExportMarker,
+                                     std::filesystem::file_time_type::clock::now() - std::chrono::minutes(5));
+  };
+  leftover(".pareto-tmp-Ab12Cd", true);   // killed while writing
+  leftover(".pareto-old-Ef34Gh", true);   // killed while swapping
+  leftover(".pareto-tmp-Live01", true);   // another export, still writing
+  leftover(".pareto-tmp-NotOur", false);  // no marker: not known to be joules'
+  std::optional<DirectoryLock> live = DirectoryLock::try_lock_file(tmp.path() / ".pareto-tmp-Live01" / kExportMarker);
+  ASSERT_TRUE(live);
+  const ExportResult exported = export_front({.run_dir = tmp.path() / "a", .to_dir = out});
+  EXPECT_EQ(exported.stale_removed, 2u);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / ".pareto-tmp-Ab12Cd"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / ".pareto-old-Ef34Gh"));
+  EXPECT_TRUE(std::filesystem::exists(tmp.path() / ".pareto-tmp-Live01" / "3.yaml"));
+  EXPECT_TRUE(std::filesystem::exists(tmp.path() / ".pareto-tmp-NotOur" / "3.yaml"));
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".pareto-")) {
+      EXPECT_TRUE(name == ".pareto-tmp-Live01" || name == ".pareto-tmp-NotOur") << name;
+    }
+  }
+}
+
+TEST_F(NasSearchTest, AStoppedExportWritesAndReplacesNothing) {
+  FakeTrainer trainer;
+  run_fresh(config_from(config_text()), trainer, "a");
+  const std::filesystem::path out = tmp.path() / "out";
+  export_front({.run_dir = tmp.path() / "a", .to_dir = out});
+  const auto before = std::filesystem::last_write_time(out / "front.csv");
+  const std::atomic<bool> stop{true};
+  const ExportResult stopped = export_front({.run_dir = tmp.path() / "a", .to_dir = out, .stop = &stop});
+  EXPECT_TRUE(stopped.interrupted);
+  EXPECT_EQ(std::filesystem::last_write_time(out / "front.csv"), before);
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with(".pareto-")) << entry.path();
+  }
+}
+
+TEST_F(NasSearchTest, ExportOfARunWithoutTrainedCandidatesSaysWhatItHas) {
+  FakeTrainer trainer;
+  trainer.fail_hashes_starting_with("");  // every training fails
+  const SearchConfig config = config_from(config_text("  budgets: {params: 20000}"));
+  const auto log = run_fresh(config, trainer, "a");
+  const ExportResult exported = export_front({.run_dir = tmp.path() / "a"});
+  EXPECT_TRUE(exported.front.empty());
+  EXPECT_EQ(exported.counts.ok, 0u);
+  EXPECT_GT(exported.counts.failed, 0u);
+  EXPECT_GT(exported.counts.infeasible, 0u);
+  EXPECT_EQ(exported.counts.total(), log.size());
+  EXPECT_EQ(exported.files, (std::vector<std::string>{"front.csv", "front.svg"}));
 }
 
 TEST_F(NasSearchTest, CompareMeasuresEachFrontAgainstOneReference) {
@@ -328,6 +569,27 @@ export:
   EXPECT_EQ(c.export_options.retrain_epochs, 6);
   EXPECT_EQ(c.search.population, 8u);
   EXPECT_EQ(c.space.conv_blocks.max, 3);
+}
+
+TEST(SearchConfigTest, ARunNameIsANameNotAPath) {
+  auto error = [](const std::string& name) {
+    std::string text = config_text();
+    text.replace(0, text.find('\n'), "name: " + name);
+    try {
+      config_from(text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("\"../../x\""), HasSubstr("test.yaml:1: name: '../../x' holds a path separator"));
+  EXPECT_THAT(error("/tmp/abs"), HasSubstr("test.yaml:1: name: '/tmp/abs' holds a path separator"));
+  EXPECT_THAT(error("'a\\b'"), HasSubstr("test.yaml:1: name: 'a\\b' holds a path separator"));
+  EXPECT_THAT(error("'..'"), HasSubstr("test.yaml:1: name: '..' is not a name"));
+  EXPECT_THAT(error("a..b"), HasSubstr("test.yaml:1: name: 'a..b' holds '..'"));
+  EXPECT_THAT(error("\"\""), HasSubstr("test.yaml:1: name: is empty"));
+  EXPECT_THAT(error("\"a\\x01b\""), HasSubstr("test.yaml:1: name: holds a control character"));
+  EXPECT_EQ(error("my-run_2.v1"), "no error");
 }
 
 TEST(SearchConfigTest, DefaultConfigIsValid) {

@@ -101,7 +101,8 @@ TEST_F(RunDirectoryTest, CorruptLineInTheMiddleIsAnError) {
 
 TEST_F(RunDirectoryTest, RefusesToOverwriteARunOrShareIt) {
   RunDirectory run = RunDirectory::create(dir, "");
-  EXPECT_THAT([&] { RunDirectory::resume(dir); }, ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("another joules")));
+  EXPECT_THAT([&] { RunDirectory::resume(dir); },
+              ::testing::ThrowsMessage<std::runtime_error>(HasSubstr(dir.string() + " is in use by pid")));
   run = RunDirectory::create(tmp.path() / "other", "");  // releases the lock on `dir`
   EXPECT_THAT([&] { RunDirectory::create(dir, ""); }, ::testing::ThrowsMessage<InputError>(HasSubstr("--resume")));
   EXPECT_THAT([&] { RunDirectory::resume(tmp.path() / "nothing"); },
