@@ -34,10 +34,20 @@ class Reader {
 
   OnnxImport read() {
     read_opset();
-    for (const auto& t : graph_.initializer()) constants_[t.name()] = &t;
+    for (const auto& t : graph_.initializer()) {
+      check_tensor(t);
+      constants_[t.name()] = &t;
+    }
     read_input();
-    const auto& nodes = graph_.node();
-    for (int i = 0; i < nodes.size(); ++i) i = read_node(i);
+    // Constant nodes first: the exporter interleaves them with the nodes that use them.
+    for (const auto& node : graph_.node()) {
+      if (node.op_type() == "Constant" && (node.domain().empty() || node.domain() == "ai.onnx")) {
+        read_constant(node);
+      } else {
+        nodes_.push_back(&node);
+      }
+    }
+    for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) i = read_node(i);
     if (graph_.output_size() != 1) fail_graph(fmt::format("has {} outputs; joules reads networks with one", graph_.output_size()));
     if (graph_.output(0).name() != cur_) {
       fail_graph(fmt::format("its output '{}' is not the end of the chain of layers ('{}')", graph_.output(0).name(), cur_));
@@ -104,6 +114,46 @@ class Reader {
   }
 
   // --- constants ------------------------------------------------------------------------
+
+  // A tensor's claimed size against the data it holds, before anything reads it.
+  void check_tensor(const onnx::TensorProto& t) const {
+    const std::string key = fmt::format("initializer '{}'", t.name());
+    std::int64_t n = 1;
+    for (std::int64_t d : t.dims()) {
+      if (d < 0) throw InputError(file_, 0, key, "has a negative dimension");
+      if (d > 0 && n > kMaxTensorValues / d) {
+        throw InputError(file_, 0, key, fmt::format("claims more than {} values", kMaxTensorValues));
+      }
+      n *= d;
+    }
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      throw InputError(file_, 0, key, "keeps its data in an external file; joules reads self-contained files");
+    }
+    std::size_t element = 0;
+    std::int64_t held = 0;
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT: element = 4; held = t.float_data_size(); break;
+      case onnx::TensorProto::DOUBLE: element = 8; held = t.double_data_size(); break;
+      case onnx::TensorProto::INT64: element = 8; held = t.int64_data_size(); break;
+      default: return;  // read (and refused) only if a node uses it
+    }
+    if (t.has_raw_data()) {
+      if (t.raw_data().size() != static_cast<std::size_t>(n) * element) {
+        throw InputError(file_, 0, key, fmt::format("claims {} values but holds {} bytes", n, t.raw_data().size()));
+      }
+    } else if (held != n) {
+      throw InputError(file_, 0, key, fmt::format("claims {} values but holds {}", n, held));
+    }
+  }
+
+  void read_constant(const onnx::NodeProto& node) {
+    const auto* value = attribute(node, "value");
+    if (!value || !value->has_t() || node.output_size() != 1) fail(node, "only tensor constants are supported");
+    owned_.push_back(value->t());
+    owned_.back().set_name(node.output(0));
+    check_tensor(owned_.back());
+    constants_[node.output(0)] = &owned_.back();
+  }
 
   const onnx::TensorProto* constant(const std::string& name) const {
     const auto it = constants_.find(name);
@@ -292,7 +342,11 @@ class Reader {
     return "";
   }
 
-  const onnx::NodeProto* next_node(int i) const { return i + 1 < graph_.node_size() ? &graph_.node(i + 1) : nullptr; }
+  const onnx::NodeProto* next_node(int i) const {
+    return i + 1 < static_cast<int>(nodes_.size()) ? nodes_[i + 1] : nullptr;
+  }
+  // A node's first output; empty when it has none (only a malformed file).
+  static std::string output0(const onnx::NodeProto& n) { return n.output_size() > 0 ? n.output(0) : ""; }
 
   void advance(const onnx::NodeProto& node) {
     if (node.output_size() < 1 || node.output(0).empty()) fail(node, "has no output");
@@ -302,17 +356,10 @@ class Reader {
   // Reads node i (and the nodes of a composition that starts there); returns the index of the
   // last node consumed.
   int read_node(int i) {
-    const onnx::NodeProto& node = graph_.node(i);
+    const onnx::NodeProto& node = *nodes_[i];
     const std::string& op = node.op_type();
     if (!node.domain().empty() && node.domain() != "ai.onnx") fail(node, fmt::format("op of domain '{}' is not supported", node.domain()));
-    if (op == "Constant") {
-      const auto* value = attribute(node, "value");
-      if (!value || !value->has_t() || node.output_size() != 1) fail(node, "only tensor constants are supported");
-      owned_.push_back(value->t());
-      owned_.back().set_name(node.output(0));
-      constants_[node.output(0)] = &owned_.back();
-      return i;
-    }
+    if (node.output_size() < 1 || node.output(0).empty()) fail(node, "has no output");
     const bool on_chain = std::any_of(node.input().begin(), node.input().end(), [&](const std::string& in) { return in == cur_; });
     if (!on_chain) {
       fail(node, fmt::format("does not read the chain's tensor '{}': branches and shape computations are not supported", cur_));
@@ -324,7 +371,8 @@ class Reader {
       advance(node);
       return i;
     }
-    if ((op == "Sub" || op == "Div" || op == "Mul") && !has_layers && is_input(node, 0, cur_) && !flat_) {
+    if ((op == "Sub" || op == "Div" || op == "Mul") && !has_layers && is_input(node, 0, cur_) && !flat_ &&
+        node.input_size() == 2) {
       // The input normalisation: (x - mean) / std, or x * (1 / std).
       const std::vector<float> v = floats(node, node.input(1));
       const auto c = static_cast<std::size_t>(result_.arch.input.channels);
@@ -346,6 +394,10 @@ class Reader {
       advance(node);
       return i;
     }
+    if (pending_pad_ && op != "Conv" && op != "AveragePool") {
+      fail(node, "follows a Pad: zero padding is supported only before a Conv or an AveragePool");
+    }
+    if (op == "Pad") return pad(i, node);
     if (op == "Conv") return conv(i, node);
     if (op == "BatchNormalization") return batch_norm(i, node);
     if (op == "MaxPool" || op == "AveragePool") return pool(i, node);
@@ -356,12 +408,40 @@ class Reader {
     return activation(i, node);
   }
 
+  // A zero Pad of height and width before a Conv or (count_include_pad) AveragePool: the same
+  // as the next node's own padding, where torch.onnx.export writes it for padded avg pooling.
+  int pad(int i, const onnx::NodeProto& node) {
+    if (!is_input(node, 0, cur_)) fail(node, "reads the chain's tensor in an unexpected position");
+    if (text(node, "mode", "constant") != "constant") fail(node, "only constant (zero) padding is supported");
+    if (node.input_size() < 2) fail(node, "expects a pads input (opset 11 and later)");
+    const auto p = int64s(node, node.input(1));
+    if (node.input_size() > 2 && !node.input(2).empty()) {
+      const auto v = scalar(node, node.input(2));
+      if (!v || *v != 0.0f) fail(node, "only zero padding is supported");
+    }
+    if (p.size() != 8 || p[0] || p[1] || p[4] || p[5] || p[2] != p[6] || p[3] != p[7] || p[2] < 0 || p[3] < 0) {
+      fail(node, "only symmetric padding of height and width is supported");
+    }
+    pending_pad_ = Size2{p[2], p[3]};
+    advance(node);
+    return i;
+  }
+
+  // Adds a pending Pad's amounts to a node's own padding.
+  void take_pad(Size2& padding) {
+    if (!pending_pad_) return;
+    padding.h += pending_pad_->h;
+    padding.w += pending_pad_->w;
+    pending_pad_.reset();
+  }
+
   int conv(int i, const onnx::NodeProto& node) {
     if (!is_input(node, 0, cur_)) fail(node, "reads the chain's tensor in an unexpected position");
     if (flat_) fail(node, "a conv after the feature map is flattened is not supported");
     const Shape in = current_shape(node);
     ConvLayer c;
     window(node, c.kernel, c.stride, c.padding);
+    take_pad(c.padding);
     c.groups = integer(node, "group", 1);
     c.activation = Activation::none;
     if (node.input_size() < 2) fail(node, "has no weight");
@@ -425,6 +505,7 @@ class Reader {
     if (p.op == PoolOp::avg && (p.padding.h || p.padding.w) && integer(node, "count_include_pad", 0) != 1) {
       fail(node, "padded average pooling must count the padding (count_include_pad 1, PyTorch's default)");
     }
+    take_pad(p.padding);
     const bool after_conv = activation_open_ && std::holds_alternative<ConvLayer>(result_.arch.layers.back());
     push(node, p, {});
     pool_after_open_ = after_conv && p.op == PoolOp::max;
@@ -543,7 +624,7 @@ class Reader {
     const onnx::NodeProto* next = next_node(i);
     // f(x) followed by Mul(x, f(x)).
     const auto times_x = [&](const onnx::NodeProto& n) {
-      return next && next->op_type() == "Mul" && other_input(*next, n.output(0)) == x;
+      return next && next->op_type() == "Mul" && other_input(*next, output0(n)) == x;
     };
     if (op == "Relu") {
       set_activation(node, Activation::relu);
@@ -578,7 +659,7 @@ class Reader {
       return i + 1;
     } else if (op == "Div" && gelu_at(i)) {
       set_activation(node, Activation::gelu);
-      advance(graph_.node(i + 4));
+      advance(*nodes_[i + 4]);
       return i + 4;
     } else {
       fail(node, fmt::format("op {} is not supported (joules reads conv, batch norm, pool, fc and activation layers)", op));
@@ -589,36 +670,37 @@ class Reader {
 
   // Div(x, sqrt 2) -> Erf -> Add(1) -> Mul(x, .) -> Mul(0.5) (either Mul order) at node i.
   bool gelu_at(int i) const {
-    if (i + 4 >= graph_.node_size()) return false;
-    const auto& d = graph_.node(i);
-    const auto& e = graph_.node(i + 1);
-    const auto& a = graph_.node(i + 2);
-    const auto& m1 = graph_.node(i + 3);
-    const auto& m2 = graph_.node(i + 4);
+    if (i + 4 >= static_cast<int>(nodes_.size())) return false;
+    const auto& d = *nodes_[i];
+    const auto& e = *nodes_[i + 1];
+    const auto& a = *nodes_[i + 2];
+    const auto& m1 = *nodes_[i + 3];
+    const auto& m2 = *nodes_[i + 4];
     const std::string x = cur_;
     const auto is_scalar = [&](const onnx::NodeProto& n, const std::string& name, float v) {
       const auto s = scalar(n, name);
       return s && std::abs(*s - v) < 1e-6f * std::max(1.0f, std::abs(v));
     };
     if (d.input_size() != 2 || !is_scalar(d, d.input(1), static_cast<float>(M_SQRT2))) return false;
-    if (e.op_type() != "Erf" || !is_input(e, 0, d.output(0))) return false;
-    if (a.op_type() != "Add" || !is_scalar(a, other_input(a, e.output(0)), 1.0f)) return false;
+    if (e.op_type() != "Erf" || !is_input(e, 0, output0(d))) return false;
+    if (a.op_type() != "Add" || !is_scalar(a, other_input(a, output0(e)), 1.0f)) return false;
     if (m1.op_type() != "Mul" || m2.op_type() != "Mul") return false;
-    // x * (1 + erf) then * 0.5, or (x * 0.5) ... : accept the two orders torch and joules write.
-    if (other_input(m1, a.output(0)) == x) return is_scalar(m2, other_input(m2, m1.output(0)), 0.5f);
-    return false;
+    // x * (1 + erf(x / sqrt 2)) * 0.5, the order torch.onnx.export and joules write.
+    return other_input(m1, output0(a)) == x && is_scalar(m2, other_input(m2, output0(m1)), 0.5f);
   }
 
   const onnx::ModelProto& model_;
   const onnx::GraphProto& graph_;
   std::string file_;
   std::map<std::string, const onnx::TensorProto*> constants_;
+  std::vector<const onnx::NodeProto*> nodes_;  // the graph's nodes but its Constant nodes
   std::deque<onnx::TensorProto> owned_;  // Constant nodes' values (stable addresses)
   std::string cur_;                       // the chain's current tensor
   bool flat_ = false;
   bool activation_open_ = false;  // the last layer is a conv or fc that has no activation yet
   bool pool_after_open_ = false;  // ... or a max pool right after such a conv
   bool matmul_open_ = false;      // the last layer is a MatMul that has no bias yet
+  std::optional<Size2> pending_pad_;  // a Pad waiting for its Conv or AveragePool
   std::vector<double> mean_, std_;
   OnnxImport result_;
 };
