@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/dnn.hpp>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "onnx/onnx_model.hpp"
@@ -256,6 +258,52 @@ TEST_F(OnnxRuntimeTest, TrainWritesTheTrainedNetworkAsOnnx) {
   const auto again = run_joules({"train", onnx, "--steps", "5", "--train-samples", "500", "--no-test", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(nlohmann::json::parse(again.out)["hash"], canonical_hash_hex(load_architecture(kLenetYaml)));
+}
+
+// A tiny search with batch norm: every exported member gets an ID.onnx whose outputs on raw
+// pixels are LibTorch's on ID.pt with the saved normalisation, and whose metadata is the run's.
+TEST_F(OnnxRuntimeTest, ExportWritesAnOnnxFilePerFrontMember) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST at " << kFashionMnistPath;
+  const TempDir dir;
+  const std::string config = (dir.path() / "tiny.yaml").string();
+  std::ofstream(config) << "name: tiny\nseed: 5\nboard: " JOULES_SOURCE_DIR "/profiles/jetson-nano.yaml\n"
+                           "space:\n  conv_blocks:\n    count: {min: 1, max: 2}\n    filters: [4, 8]\n"
+                           "    batch_norm: [true]\n    pool: [max, avg]\n  fc_layers:\n    count: {min: 0, max: 1}\n"
+                           "    units: [16]\ndata:\n  validation_size: 500\ntraining:\n  train_samples: 256\n"
+                           "search:\n  population: 4\n  generations: 1\n  jobs: 1\n";
+  const fs::path run = dir.path() / "run";
+  const auto r = run_joules({"search", config, "--out", run.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  int members = 0;
+  for (const auto& entry : fs::directory_iterator(run / "pareto")) {
+    if (entry.path().extension() != ".pt") continue;
+    const fs::path onnx = fs::path(entry.path()).replace_extension(".onnx");
+    ASSERT_TRUE(fs::exists(onnx)) << onnx;
+    const Architecture arch = load_architecture(fs::path(entry.path()).replace_extension(".yaml").string());
+    const OnnxImport imported = load_onnx(onnx.string());
+    EXPECT_EQ(canonical_hash_hex(imported.arch), canonical_hash_hex(testing::folded(arch)));
+    const std::map<std::string, std::string> meta(imported.metadata.begin(), imported.metadata.end());
+    EXPECT_EQ(meta.at("board"), "jetson-nano");
+    EXPECT_TRUE(meta.count("energy_mj") && meta.count("energy_band_mj") && meta.count("validation_accuracy"));
+    EXPECT_EQ(meta.at("architecture_hash"), canonical_hash_hex(arch));
+
+    Network net(arch);
+    load_weights(net, entry.path().string());
+    net->eval();
+    const Normalization n = load_normalization(entry.path().string());
+    ASSERT_EQ(n.mean.size(), 1u);
+    std::ifstream in(onnx, std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    cv::dnn::Net cv_net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+    const torch::Tensor x = torch::rand({kInputs, 1, 28, 28}, gen);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor expected = net->forward((x - n.mean[0]) / n.std[0]);
+    const torch::Tensor got = opencv_forward(cv_net, x);
+    EXPECT_LE((got - expected).abs().max().item<double>(), kTolerance * expected.abs().max().item<double>());
+    ++members;
+  }
+  EXPECT_GT(members, 0);
 }
 
 }  // namespace
