@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
 #include <opencv2/dnn.hpp>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -33,6 +34,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::run_joules;
+using testing::TempDir;
 namespace fs = std::filesystem;
 
 constexpr int kInputs = 64;
@@ -52,6 +54,27 @@ void randomize_batch_norm(Network& net, std::uint64_t seed) {
   }
 }
 
+// OpenCV 4.6 reads Clip only in its opset-6 form (min and max as attributes), not opset 11's
+// inputs that the file has, as TensorRT and onnxruntime read. The runtime gets a copy with
+// relu6's Clip nodes rewritten to that form; nothing else changes.
+cv::dnn::Net opencv_net(const std::string& bytes) {
+  onnx::ModelProto model;
+  EXPECT_TRUE(model.ParseFromString(bytes));
+  for (auto& node : *model.mutable_graph()->mutable_node()) {
+    if (node.op_type() != "Clip" || node.input_size() != 3) continue;
+    node.mutable_input()->DeleteSubrange(1, 2);
+    for (const auto& [name, value] : {std::pair{"min", 0.0f}, std::pair{"max", 6.0f}}) {
+      onnx::AttributeProto* a = node.add_attribute();
+      a->set_name(name);
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(value);
+    }
+  }
+  std::string rewritten;
+  model.SerializeToString(&rewritten);
+  return cv::dnn::readNetFromONNX(rewritten.data(), rewritten.size());
+}
+
 torch::Tensor opencv_forward(cv::dnn::Net& net, const torch::Tensor& x) {
   const torch::Tensor c = x.contiguous();
   const int dims[4] = {static_cast<int>(c.size(0)), static_cast<int>(c.size(1)), static_cast<int>(c.size(2)),
@@ -59,7 +82,7 @@ torch::Tensor opencv_forward(cv::dnn::Net& net, const torch::Tensor& x) {
   const cv::Mat blob(4, dims, CV_32F, c.data_ptr<float>());
   net.setInput(blob, "input");
   const cv::Mat out = net.forward("logits");
-  return torch::from_blob(out.ptr<float>(), {out.size[0], static_cast<std::int64_t>(out.total()) / out.size[0]})
+  return torch::from_blob(const_cast<float*>(out.ptr<float>()), {out.size[0], static_cast<std::int64_t>(out.total()) / out.size[0]})
       .clone();
 }
 
@@ -78,7 +101,7 @@ Fidelity compare(const Architecture& arch, std::uint64_t seed, int batch = kInpu
   NetworkWeights weights = network_weights(net);
   weights.normalization = testing::random_weights(arch, seed).normalization;
   const std::string bytes = onnx_model_bytes(arch, weights);
-  cv::dnn::Net cv_net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  cv::dnn::Net cv_net = opencv_net(bytes);
   cv_net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
 
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed + 2);
@@ -144,7 +167,7 @@ TEST_F(OnnxRuntimeTest, TrainedLenetAgreesOnEveryFashionMnistTestImage) {
   ASSERT_EQ(weights.normalization.mean.size(), 1u);
   EXPECT_NEAR(weights.normalization.mean[0], data->channel_mean(0) / 255.0, 1e-9);
   const std::string bytes = onnx_model_bytes(arch, weights);
-  cv::dnn::Net cv_net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+  cv::dnn::Net cv_net = opencv_net(bytes);
 
   Network net(arch);
   load_weights(net, options.save_path);
@@ -294,7 +317,7 @@ TEST_F(OnnxRuntimeTest, ExportWritesAnOnnxFilePerFrontMember) {
     ASSERT_EQ(n.mean.size(), 1u);
     std::ifstream in(onnx, std::ios::binary);
     const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    cv::dnn::Net cv_net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
+    cv::dnn::Net cv_net = opencv_net(bytes);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
     const torch::Tensor x = torch::rand({kInputs, 1, 28, 28}, gen);
     torch::NoGradGuard no_grad;
