@@ -194,8 +194,9 @@ std::string onnx_model_bytes(const Architecture& arch, const NetworkWeights& wei
   // The training normalisation, so that the file runs on raw [0, 1] pixels.
   std::vector<float> mean_f(mean.begin(), mean.end());
   std::vector<float> std_f(std.begin(), std.end());
-  const std::string m = g.initializer("input.mean", {1, in.channels, 1, 1}, mean_f);
-  const std::string s = g.initializer("input.std", {1, in.channels, 1, 1}, std_f);
+  // [C, 1, 1] broadcasts over [N, C, H, W] as [1, C, 1, 1] would; OpenCV 4.6 reads only this form.
+  const std::string m = g.initializer("input.mean", {in.channels, 1, 1}, mean_f);
+  const std::string s = g.initializer("input.std", {in.channels, 1, 1}, std_f);
   std::string x = out(g.node("Sub", "input.sub_mean", {"input", m}));
   x = out(g.node("Div", "input.div_std", {x, s}));
 
