@@ -12,6 +12,7 @@
 #include "energy/board_profile.hpp"
 #include "energy/estimator.hpp"
 #include "space/analysis.hpp"
+#include "onnx/onnx_model.hpp"
 #include "space/architecture_yaml.hpp"
 
 namespace joules::cli {
@@ -27,7 +28,7 @@ std::string mj(double v) { return fmt::format("{:.4g}", v); }
 
 int run_estimate(const EstimateOptions& options) {
   const BoardProfile profile = load_board_profile(options.board);
-  const Architecture arch = load_architecture(options.path);
+  const Architecture arch = load_architecture_file(options.path);  // YAML or .onnx
   const NetworkAnalysis net = analyze(arch);
   const EnergyEstimator estimator(profile);
   const NetworkEstimate e = estimator.estimate(arch, net);
@@ -97,7 +98,7 @@ int run_estimate(const EstimateOptions& options) {
 Runner add_estimate_command(CLI::App& app) {
   auto options = std::make_shared<EstimateOptions>();
   CLI::App* cmd = app.add_subcommand("estimate", "Estimate an architecture's energy per inference on a board");
-  cmd->add_option("ARCH.yaml", options->path, "Architecture file")->required();
+  cmd->add_option("ARCH.yaml", options->path, "Architecture file (YAML or .onnx)")->required();
   cmd->add_option("--board", options->board, "Board profile (profiles/BOARD.yaml)")->required();
   cmd->add_flag("--json", options->json, "Print JSON instead of a table");
   return [options] { return run_estimate(*options); };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <type_traits>
@@ -20,9 +21,11 @@
 #include "cli/interrupt.hpp"
 #include "cli/format.hpp"
 #include "space/analysis.hpp"
+#include "onnx/onnx_model.hpp"
 #include "space/architecture_yaml.hpp"
 #include "train/allocator.hpp"
 #include "train/trainer.hpp"
+#include "train/weights.hpp"
 #include "util/input_error.hpp"
 #include "util/status_line.hpp"
 #include "util/yaml_reader.hpp"
@@ -34,6 +37,7 @@ struct TrainCommandOptions {
   std::string arch_path;
   std::string config_path;
   std::string save_path;
+  std::string onnx_path;
   bool json = false;
   bool no_test = false;
   // Values given on the command line, applied over the config's.
@@ -92,12 +96,23 @@ std::string percent(const std::optional<double>& fraction) {
   return fraction ? fmt::format("{:.2f}%", 100.0 * *fraction) : "-";
 }
 
+// The trained network as ONNX, from the weights the training saved (with its normalisation).
+void write_trained_onnx(const TrainCommandOptions& cli, const Architecture& arch, const TrainResult& result,
+                        const std::string& weights_path) {
+  OnnxMetadata metadata{.validation_accuracy = result.validation_accuracy, .test_accuracy = result.test_accuracy};
+  write_onnx(cli.onnx_path, arch, read_weights_file(arch, weights_path), metadata);
+}
+
 int run_train(const TrainCommandOptions& cli) {
   keep_freed_memory_for_training();
-  const Architecture arch = load_architecture(cli.arch_path);
+  const Architecture arch = load_architecture_file(cli.arch_path);  // an .onnx file: its architecture, from scratch
   TrainOptions train;
   DataOptions data_options;
   read_options(cli, train, data_options);
+  // The ONNX file is written from saved weights: a temporary file beside it without --save.
+  const std::string onnx_weights = train.save_path.empty() && !cli.onnx_path.empty()
+                                       ? cli.onnx_path + ".weights-tmp.pt" : train.save_path;
+  train.save_path = onnx_weights;
 
   std::shared_ptr<const Data> data;
   try {
@@ -109,6 +124,7 @@ int run_train(const TrainCommandOptions& cli) {
   try {
     check_compatible(arch, *data);
   } catch (const SpecError& e) {
+    if (is_onnx_path(cli.arch_path)) throw InputError(cli.arch_path, 0, e.key(), e.message());
     yaml::Value::parse_file(cli.arch_path).fail_at(e);
   }
   try {
@@ -128,6 +144,12 @@ int run_train(const TrainCommandOptions& cli) {
     interrupted = interrupt.interrupted();
   }
 
+  const bool saved = (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) && !interrupted;
+  if (!cli.onnx_path.empty() && saved) write_trained_onnx(cli, arch, result, onnx_weights);
+  if (onnx_weights != cli.save_path) {
+    std::error_code ignored;
+    std::filesystem::remove(onnx_weights, ignored);
+  }
   const std::string name = arch.name.empty() ? cli.arch_path : arch.name;
   if (cli.json) {
     nlohmann::json curve = nlohmann::json::array();
@@ -160,11 +182,8 @@ int run_train(const TrainCommandOptions& cli) {
       fmt::print("test accuracy        {:>7}  ({} samples)\n", percent(result.test_accuracy),
                  thousands(data->test_size()));
     }
-    if (!train.save_path.empty() &&
-        (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
-        !interrupted) {
-      fmt::print("weights saved to {}\n", train.save_path);
-    }
+    if (!cli.save_path.empty() && saved) fmt::print("weights saved to {}\n", cli.save_path);
+    if (!cli.onnx_path.empty() && saved) fmt::print("ONNX model saved to {}\n", cli.onnx_path);
   }
   if (interrupted) return 130;
   if (result.status == TrainStatus::diverged || result.status == TrainStatus::failed) {
@@ -217,11 +236,13 @@ void add_choice_override(CLI::App* cmd, TrainCommandOptions& cli, const std::str
 Runner add_train_command(CLI::App& app) {
   auto cli = std::make_shared<TrainCommandOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Train an architecture on real data and print its accuracy");
-  cmd->add_option("ARCH.yaml", cli->arch_path, "Architecture file")->required();
+  cmd->add_option("ARCH.yaml", cli->arch_path, "Architecture file (YAML, or .onnx: its architecture, trained from scratch)")->required();
   cmd->add_option("--config", cli->config_path,
                   "Config file whose training: and data: sections give the defaults of the options below");
   cmd->add_option("--save", cli->save_path,
                   "Write the trained weights here (a dict of tensors, torch.load reads it)");
+  cmd->add_option("--onnx", cli->onnx_path,
+                  "Also write the trained network as ONNX (opset 13, normalisation inside) here");
   cmd->add_flag("--json", cli->json, "Print the result as JSON (no progress)");
   cmd->add_flag("--no-test", cli->no_test, "Do not evaluate on the test set");
 

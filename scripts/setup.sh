@@ -14,6 +14,8 @@ packages=(
   dataset-fashion-mnist            # training data: /usr/share/datasets/fashion-mnist
   python3 python3-torch            # peers of the benchmarks under bench/
   libpagmo-dev                     # pagmo2, the peer of bench/nsga2_vs_pagmo
+  libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX files (onnx/)
+  libopencv-dev                    # OpenCV DNN: the independent ONNX runtime of tests/onnx
 )
 
 missing=()

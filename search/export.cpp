@@ -9,10 +9,14 @@
 #include <fmt/format.h>
 
 #include "energy/board_profile.hpp"
+#include "energy/estimator.hpp"
+#include "onnx/onnx_model.hpp"
 #include "search/nas_search.hpp"
 #include "search/pareto.hpp"
 #include "search/run_directory.hpp"
+#include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
+#include "train/weights.hpp"
 #include "util/atomic_file.hpp"
 #include "util/csv.hpp"
 #include "util/directory_lock.hpp"
@@ -100,6 +104,26 @@ std::string front_svg(const std::vector<EvaluationRecord>& all, const std::vecto
                    .y_label = "validation accuracy (%)",
                    .log_x = min_energy > 0 && max_energy / min_energy > 20},
                   series);
+}
+
+// ID.onnx beside ID.pt (DESIGN.md's ONNX contract), for TensorRT and other runtimes. Weights
+// saved by a joules without normalisation statistics give no ONNX file (it could not take raw
+// pixels), with a note.
+void write_member_onnx(const fs::path& dir, const ExportedMember& m, const BoardProfile& profile,
+                       const ExportRequest& request) {
+  const EvaluationRecord& r = m.record;
+  const NetworkWeights weights = read_weights_file(r.arch, (dir / fmt::format("{}.pt", r.id)).string());
+  if (weights.normalization.mean.empty()) {
+    if (request.on_note) request.on_note(fmt::format("{}.pt has no normalisation statistics: no {}.onnx", r.id, r.id));
+    return;
+  }
+  const NetworkEstimate estimate = EnergyEstimator(profile).estimate(r.arch, analyze(r.arch));
+  const OnnxMetadata metadata{.board = profile.board,
+                              .energy_mj = r.energy_mj,
+                              .energy_band_mj = std::array<double, 2>{estimate.energy_low_mj, estimate.energy_high_mj},
+                              .validation_accuracy = r.accuracy,
+                              .test_accuracy = m.test_accuracy};
+  write_onnx((dir / fmt::format("{}.onnx", r.id)).string(), r.arch, weights, metadata);
 }
 
 }  // namespace
@@ -213,6 +237,7 @@ ExportResult export_front(const ExportRequest& request) {
         fs::copy_file(request.run_dir / r.weights, weights);
         m.has_weights = true;
       }
+      if (m.has_weights) write_member_onnx(tmp, m, profile, request);
       std::string yaml = fmt::format("# candidate {} of search {}: validation accuracy {:.4f}, {:.4g} mJ per inference on {}\n",
                                      r.id, config.name, *r.accuracy, r.energy_mj, profile.board);
       write_file_atomic(tmp / fmt::format("{}.yaml", r.id), yaml + to_yaml(r.arch));

@@ -181,18 +181,24 @@ std::int64_t NetworkImpl::parameter_count() const {
 
 // --- Weights files --------------------------------------------------------------------------
 
-void save_weights(const Network& network, const std::string& path) {
+void save_weights(const Network& network, const std::string& path, const Normalization& normalization) {
   c10::Dict<std::string, at::Tensor> dict;
   // Clones: a parameter may be a view of a larger buffer, which pickling would write whole.
   // On the CPU, so that the file loads anywhere.
   const auto cpu_copy = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU).clone(); };
   for (const auto& item : network->named_parameters()) dict.insert(item.key(), cpu_copy(item.value()));
   for (const auto& item : network->named_buffers()) dict.insert(item.key(), cpu_copy(item.value()));
+  if (!normalization.mean.empty()) {
+    dict.insert("normalization.mean", torch::tensor(normalization.mean, torch::kDouble));
+    dict.insert("normalization.std", torch::tensor(normalization.std, torch::kDouble));
+  }
   const std::vector<char> bytes = torch::pickle_save(dict);
   write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
 }
 
-void load_weights(Network& network, const std::string& path) {
+namespace {
+
+c10::Dict<c10::IValue, c10::IValue> read_weights_dict(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open weights file", path));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -203,7 +209,28 @@ void load_weights(Network& network, const std::string& path) {
     throw std::runtime_error(fmt::format("{}: not a weights file: {}", path, e.what_without_backtrace()));
   }
   if (!value.isGenericDict()) throw std::runtime_error(fmt::format("{}: not a weights file (no dict)", path));
-  const c10::Dict<c10::IValue, c10::IValue> dict = value.toGenericDict();
+  return value.toGenericDict();
+}
+
+}  // namespace
+
+Normalization load_normalization(const std::string& path) {
+  const c10::Dict<c10::IValue, c10::IValue> dict = read_weights_dict(path);
+  const auto values = [&](const char* name) -> std::vector<double> {
+    const auto it = dict.find(c10::IValue(std::string(name)));
+    if (it == dict.end() || !it->value().isTensor()) return {};
+    const at::Tensor t = it->value().toTensor().to(torch::kDouble).contiguous();
+    return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
+  };
+  Normalization n{values("normalization.mean"), values("normalization.std")};
+  if (n.mean.size() != n.std.size()) {
+    throw std::runtime_error(fmt::format("{}: normalization.mean and normalization.std differ in size", path));
+  }
+  return n;
+}
+
+void load_weights(Network& network, const std::string& path) {
+  const c10::Dict<c10::IValue, c10::IValue> dict = read_weights_dict(path);
   torch::NoGradGuard no_grad;
   auto copy_into = [&](const std::string& name, torch::Tensor& target) {
     const auto it = dict.find(c10::IValue(name));

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "space/architecture.hpp"
+#include "space/weights.hpp"
 
 namespace joules {
 
@@ -92,8 +93,17 @@ class NetworkImpl : public torch::nn::Module {
 TORCH_MODULE(Network);
 
 /// Writes parameters and buffers as a pickled {name: tensor} dict (Python: torch.load(path)),
-/// atomically. Throws std::runtime_error naming the path on I/O failure.
-void save_weights(const Network& network, const std::string& path);
+/// atomically, with the input normalisation (when given) as float64 tensors
+/// "normalization.mean" and "normalization.std" [C] (pixel values in [0, 1]), so that the file
+/// says what its network expects. Throws std::runtime_error naming the path on I/O failure.
+void save_weights(const Network& network, const std::string& path, const Normalization& normalization = {});
+
+/// The normalisation saved with the weights in `path`; empty when the file has none.
+/// Throws std::runtime_error naming the path when it is not a weights file.
+Normalization load_normalization(const std::string& path);
+
+/// The network's parameters and batch-norm statistics as plain arrays (on the CPU).
+NetworkWeights network_weights(const Network& network);
 
 /// Reads weights written by save_weights() into `network`. Throws std::runtime_error naming
 /// the path when the file cannot be read or does not match the network's names and shapes.

@@ -212,7 +212,13 @@ class Trainer {
     }
     if (!o_.save_path.empty()) {
       try {
-        save_weights(network, o_.save_path);
+        // The statistics in the units of ONNX files and torchvision: pixel values in [0, 1].
+        Normalization normalization;
+        for (std::size_t c = 0; c < data_.mean.size(); ++c) {
+          normalization.mean.push_back(data_.mean[c] / 255.0);
+          normalization.std.push_back(data_.std[c] / 255.0);
+        }
+        save_weights(network, o_.save_path, normalization);
       } catch (const std::exception& e) {
         result_.status = TrainStatus::failed;
         result_.reason = fmt::format("trained, but saving the weights failed: {}", error_text(e));
