@@ -36,10 +36,17 @@ DecodedImage decode_png(std::string_view bytes, std::int64_t channels) {
 }
 
 // One TurboJPEG decompressor per thread: creating one costs more than decoding a small image.
+// After a failed decode it is made afresh: a handle left mid-decode fails the next image.
 struct JpegHandle {
   tjhandle handle = tjInitDecompress();
   ~JpegHandle() {
     if (handle != nullptr) tjDestroy(handle);
+  }
+  [[noreturn]] void fail() {
+    std::string message = fmt::format("corrupt JPEG: {}", tjGetErrorStr2(handle));
+    tjDestroy(handle);
+    handle = tjInitDecompress();
+    throw ImageDecodeError(std::move(message));
   }
 };
 
@@ -52,15 +59,13 @@ DecodedImage decode_jpeg(std::string_view bytes, std::int64_t channels) {
   int height = 0;
   int subsampling = 0;
   int colorspace = 0;
-  if (tjDecompressHeader3(jpeg.handle, data, size, &width, &height, &subsampling, &colorspace) != 0) {
-    throw ImageDecodeError(fmt::format("corrupt JPEG: {}", tjGetErrorStr2(jpeg.handle)));
-  }
+  if (tjDecompressHeader3(jpeg.handle, data, size, &width, &height, &subsampling, &colorspace) != 0) jpeg.fail();
   DecodedImage out{.width = width, .height = height, .channels = channels, .pixels = {}};
   out.pixels.resize(static_cast<std::size_t>(width) * height * channels);
   // Warnings (a truncated file, corrupt data) count as errors: the pixels would be partly made up.
   if (tjDecompress2(jpeg.handle, data, size, out.pixels.data(), width, /*pitch=*/0, height,
                     channels == 1 ? TJPF_GRAY : TJPF_RGB, /*flags=*/0) != 0) {
-    throw ImageDecodeError(fmt::format("corrupt JPEG: {}", tjGetErrorStr2(jpeg.handle)));
+    jpeg.fail();
   }
   return out;
 }

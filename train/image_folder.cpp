@@ -275,6 +275,10 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
     throw InputError(options.path, 0, "",
                      fmt::format("images need an input height and width >= 1, got {}x{}", input.height, input.width));
   }
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed_s = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   const fs::path dir = fs::absolute(options.path).lexically_normal();
   if (!fs::is_directory(dir)) throw InputError(options.path, 0, "", "no such directory");
   const Scan scan = scan_folder(dir);
@@ -308,8 +312,8 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
       ImageFolder f = view(std::move(buffer));
       f.cache_path = path.string();
       f.from_cache = true;
-      fmt::print(stderr, "{}: {} images from the cache {}\n", options.path,
-                 f.train_count + f.val_count + f.test_count, f.cache_path);
+      fmt::print(stderr, "{}: {} images from the cache {} in {:.1f} s\n", options.path,
+                 f.train_count + f.val_count + f.test_count, f.cache_path, elapsed_s());
       return f;
     }
   }
@@ -324,10 +328,6 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
   std::atomic<std::int64_t> done{0};
   std::mutex status_mutex;
   StatusLine status(stderr, /*interval_s=*/5.0);
-  const auto start = std::chrono::steady_clock::now();
-  const auto elapsed_s = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
   auto* labels = reinterpret_cast<std::int64_t*>(layout.buffer.data() + layout.labels_offset);
   auto* pixels = reinterpret_cast<std::uint8_t*>(layout.buffer.data() + layout.pixels_offset);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, entries.size(), 16), [&](const auto& range) {

@@ -71,6 +71,10 @@ TEST(ImageDecodeTest, CorruptOrForeignBytesSayWhatIsWrong) {
   EXPECT_THAT(error(jpeg.substr(0, jpeg.size() / 2)), HasSubstr("corrupt JPEG"));
   EXPECT_THAT(error("hello, not an image"), HasSubstr("not a PNG or JPEG file"));
   EXPECT_THAT(error(""), HasSubstr("empty file"));
+  // A corrupt JPEG does not spoil the next one decoded in the same thread.
+  EXPECT_EQ(decode_image(jpeg, 3).width, 32);
+  EXPECT_THAT(error(jpeg.substr(0, 40)), HasSubstr("corrupt JPEG"));
+  EXPECT_EQ(decode_image(jpeg, 1).height, 32);
 }
 
 TEST(ImageDecodeTest, SameSizeIsCopiedAsPlanes) {

@@ -51,6 +51,16 @@ layers:
 )", outputs);
 }
 
+// Lines of stderr that are errors (progress lines such as "decoded 30 images" may precede them).
+int error_lines(const std::string& err) {
+  int n = 0;
+  for (std::size_t at = 0; at < err.size(); at = err.find('\n', at) + 1) {
+    n += err.compare(at, 7, "error: ") == 0;
+    if (err.find('\n', at) == std::string::npos) break;
+  }
+  return n;
+}
+
 class ImageFolderCommandTest : public ::testing::Test {
  protected:
   void SetUp() override { write_folder(dir_, 6); }
@@ -84,7 +94,7 @@ TEST_F(ImageFolderCommandTest, BadInputIsOneLineAndExitTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("outputs 5 values per sample but the data has 3 classes (the class folders of " +
                                data() + "/train)"));
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(error_lines(r.err), 1) << r.err;
 
   const std::string arch = dir_.write("tiny.yaml", net(3));
   r = run_joules({"train", arch, "--dataset", "image-folder"});
@@ -95,7 +105,7 @@ TEST_F(ImageFolderCommandTest, BadInputIsOneLineAndExitTwo) {
   r = run_joules({"train", arch, "--dataset", "image-folder", "--data", data()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("error: " + bad + ": corrupt PNG"));
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // nothing else
 
   fs::remove_all(dir_.path() / "data/train");
   r = run_joules({"train", arch, "--dataset", "image-folder", "--data", data()});
@@ -144,8 +154,12 @@ search:
   EXPECT_THAT(resolved.str(), HasSubstr("augment: {crop_padding: 2, horizontal_flip: true}"));
   std::ifstream log(run / "evaluations.jsonl");
   int ok = 0;
-  for (std::string line; std::getline(log, line);) ok += nlohmann::json::parse(line)["status"] == "ok";
-  EXPECT_GE(ok, 3);
+  for (std::string line; std::getline(log, line);) {
+    const auto record = nlohmann::json::parse(line);
+    EXPECT_NE(record["status"], "failed") << line;
+    ok += record["status"] == "ok";
+  }
+  EXPECT_GE(ok, 2);
   EXPECT_TRUE(fs::exists(run / "pareto/front.csv"));
 
   // The space's classes must be the folder's.

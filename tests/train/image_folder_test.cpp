@@ -208,9 +208,9 @@ TEST_F(ImageFolderTest, BadLayoutsAreOneLineErrorsNamingTheFolderOrFile) {
 }
 
 TEST_F(ImageFolderTest, ADataSetLargerThanMemoryIsAnErrorSayingItsSize) {
-  // 10 images of 3 x 60000 x 60000 bytes: about 10 GiB each.
-  const std::string e = load_error(options(), {3, 60000, 60000});
-  EXPECT_THAT(e, HasSubstr("10 images decoded to 3x60000x60000 take 100.58 GiB, more than the"));
+  // 10 images of 3 x 100000 x 100000 bytes: about 28 GiB each.
+  const std::string e = load_error(options(), {3, 100000, 100000});
+  EXPECT_THAT(e, HasSubstr("10 images decoded to 3x100000x100000 take 279.40 GiB, more than the"));
   EXPECT_THAT(e, HasSubstr("of memory available"));
 }
 
