@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include <fmt/format.h>
+#include <iterator>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
@@ -100,13 +101,25 @@ void scan_split(const fs::path& dir, int split, Scan& scan) {
     }
     if (images.empty()) throw InputError(class_dir.string(), 0, "", "is an empty class folder (no .png, .jpg or .jpeg)");
     std::sort(images.begin(), images.end());
-    for (std::string& path : images) {
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0) throw InputError(path, 0, "", "cannot read file");
-      scan.key_text += fmt::format("{}\t{}\t{}\t{}.{}\n", split, path, st.st_size, st.st_mtim.tv_sec,
-                                   st.st_mtim.tv_nsec);
-      scan.files[split].push_back(Entry{std::move(path), label->second});
-    }
+    for (std::string& path : images) scan.files[split].push_back(Entry{std::move(path), label->second});
+  }
+}
+
+// Appends every file's size and mtime to the cache key; the stats run in parallel, as they are
+// most of the time of a load from the cache.
+void add_file_stats(Scan& scan) {
+  std::vector<const Entry*> entries;
+  for (const auto& files : scan.files)
+    for (const Entry& e : files) entries.push_back(&e);
+  std::vector<struct stat> stats(entries.size());
+  std::vector<char> failed(entries.size(), 0);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, entries.size(), 256), [&](const auto& range) {
+    for (std::size_t i = range.begin(); i != range.end(); ++i) failed[i] = ::stat(entries[i]->path.c_str(), &stats[i]) != 0;
+  });
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (failed[i]) throw InputError(entries[i]->path, 0, "", "cannot read file");
+    fmt::format_to(std::back_inserter(scan.key_text), "{}\t{}\t{}.{}\n", entries[i]->path, stats[i].st_size,
+                   stats[i].st_mtim.tv_sec, stats[i].st_mtim.tv_nsec);
   }
 }
 
@@ -120,7 +133,9 @@ Scan scan_folder(const fs::path& dir) {
     if (!fs::is_directory(dir / kSplits[split])) continue;
     scan.present[split] = true;
     scan_split(dir / kSplits[split], split, scan);
+    scan.key_text += fmt::format("{}: {} files\n", kSplits[split], scan.files[split].size());
   }
+  add_file_stats(scan);
   return scan;
 }
 
