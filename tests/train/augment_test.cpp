@@ -20,13 +20,8 @@ class AugmentTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir;
-    testing::write_idx_dataset(dir_->path().string(), /*train=*/400, /*test=*/50, /*classes=*/3,
-                               /*gzipped=*/false);
-    DataOptions o;
-    o.kind = DatasetKind::mnist_idx;
-    o.path = dir_->path().string();
-    o.validation_size = 100;
-    data_ = load_data(o);
+    data_ = testing::load_synthetic_idx(dir_->path().string(), /*train_count=*/400, /*test_count=*/50,
+                                        /*classes=*/3, /*gzipped=*/false, /*validation_size=*/100);
   }
   static void TearDownTestSuite() {
     data_.reset();
