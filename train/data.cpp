@@ -156,8 +156,8 @@ std::shared_ptr<const Data> load_image_folder_data(const DataOptions& options, c
   const ImageFolder folder = load_image_folder(options, input);
   if (!options.class_names.empty() && options.class_names != folder.class_names) {
     throw InputError((fs::path(options.path) / "train").string(), 0, "",
-                     fmt::format("holds the classes [{}] but data.class_names lists [{}]", join(folder.class_names),
-                                 join(options.class_names)));
+                     fmt::format("holds the classes [{}] but data.class_names lists [{}]",
+                                 join(folder.class_names), join(options.class_names)));
   }
   auto t = std::make_unique<Data::Tensors>();
   t->options = options;
@@ -174,8 +174,8 @@ std::shared_ptr<const Data> load_image_folder_data(const DataOptions& options, c
   auto* pixels = const_cast<std::uint8_t*>(folder.pixels);
   t->images = torch::from_blob(pixels, {file_rows, s.channels, s.height, s.width}, keep, torch::kUInt8);
   t->labels = torch::from_blob(labels, {file_rows}, keep, torch::kInt64);
-  t->test_images = torch::from_blob(pixels + file_rows * image_bytes, {folder.test_count, s.channels, s.height, s.width},
-                                    keep, torch::kUInt8);
+  t->test_images = torch::from_blob(pixels + file_rows * image_bytes,
+                                    {folder.test_count, s.channels, s.height, s.width}, keep, torch::kUInt8);
   t->test_labels = torch::from_blob(labels + file_rows, {folder.test_count}, keep, torch::kInt64);
   t->test_index = torch::arange(folder.test_count, torch::kInt64);
   std::optional<std::vector<std::int64_t>> validation;
@@ -190,7 +190,8 @@ std::shared_ptr<const Data> load_image_folder_data(const DataOptions& options, c
 
 std::shared_ptr<const Data> load_data(const DataOptions& options) {
   if (options.kind == DatasetKind::image_folder) {
-    throw std::invalid_argument("load_data: an image folder is decoded to the network's input shape; pass it");
+    throw std::invalid_argument(
+        "load_data: an image folder is decoded to the network's input shape; pass it");
   }
   return load_data(options, Shape{});
 }

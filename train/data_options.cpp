@@ -45,7 +45,8 @@ DataOptions parse_data_options(const yaml::Value& node) {
   }
   if (const auto v = node.get("skip_bad_images"); v.defined()) o.skip_bad_images = v.as_bool();
   if (const auto v = node.get("class_names"); v.defined()) {
-    if (!v.is_sequence() || v.size() == 0) v.fail("expected a list of class names (the class folders, sorted)");
+    if (!v.is_sequence() || v.size() == 0)
+      v.fail("expected a list of class names (the class folders, sorted)");
     for (std::size_t i = 0; i < v.size(); ++i) o.class_names.push_back(v.at(i).as_string());
   }
   if (const auto v = node.get("path"); v.defined()) {

@@ -59,7 +59,8 @@ DecodedImage decode_jpeg(std::string_view bytes, std::int64_t channels) {
   int height = 0;
   int subsampling = 0;
   int colorspace = 0;
-  if (tjDecompressHeader3(jpeg.handle, data, size, &width, &height, &subsampling, &colorspace) != 0) jpeg.fail();
+  if (tjDecompressHeader3(jpeg.handle, data, size, &width, &height, &subsampling, &colorspace) != 0)
+    jpeg.fail();
   DecodedImage out{.width = width, .height = height, .channels = channels, .pixels = {}};
   out.pixels.resize(static_cast<std::size_t>(width) * height * channels);
   // Warnings (a truncated file, corrupt data) count as errors: the pixels would be partly made up.

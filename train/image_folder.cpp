@@ -15,9 +15,9 @@
 #include <mutex>
 
 #include <fmt/format.h>
-#include <iterator>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <iterator>
 
 #include "train/image_decode.hpp"
 #include "util/atomic_file.hpp"
@@ -65,7 +65,8 @@ std::vector<fs::path> sorted_entries(const fs::path& dir) {
 // torchvision does), and appends their sizes and mtimes to the cache key.
 void scan_split(const fs::path& dir, int split, Scan& scan) {
   std::map<std::string, std::int64_t> label_of;
-  for (std::size_t i = 0; i < scan.class_names.size(); ++i) label_of[scan.class_names[i]] = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < scan.class_names.size(); ++i)
+    label_of[scan.class_names[i]] = static_cast<std::int64_t>(i);
   const std::vector<fs::path> classes = sorted_entries(dir);
   for (const fs::path& class_dir : classes) {
     if (!fs::is_directory(class_dir)) {
@@ -74,7 +75,8 @@ void scan_split(const fs::path& dir, int split, Scan& scan) {
     }
   }
   if (split == 0) {
-    if (classes.empty()) throw InputError(dir.string(), 0, "", "has no class folders (train/CLASS/*.png|jpg)");
+    if (classes.empty())
+      throw InputError(dir.string(), 0, "", "has no class folders (train/CLASS/*.png|jpg)");
     for (const fs::path& class_dir : classes) {
       label_of[class_dir.filename().string()] = static_cast<std::int64_t>(scan.class_names.size());
       scan.class_names.push_back(class_dir.filename().string());
@@ -84,11 +86,13 @@ void scan_split(const fs::path& dir, int split, Scan& scan) {
     const std::string name = class_dir.filename().string();
     const auto label = label_of.find(name);
     if (label == label_of.end()) {
-      throw InputError(class_dir.string(), 0, "",
-                       fmt::format("class folder {} is not among train/'s {} classes", name, scan.class_names.size()));
+      throw InputError(
+          class_dir.string(), 0, "",
+          fmt::format("class folder {} is not among train/'s {} classes", name, scan.class_names.size()));
     }
     std::vector<std::string> images;
-    for (auto it = fs::recursive_directory_iterator(class_dir); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(class_dir); it != fs::recursive_directory_iterator();
+         ++it) {
       if (hidden(it->path())) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;
@@ -99,7 +103,8 @@ void scan_split(const fs::path& dir, int split, Scan& scan) {
       }
       images.push_back(it->path().string());
     }
-    if (images.empty()) throw InputError(class_dir.string(), 0, "", "is an empty class folder (no .png, .jpg or .jpeg)");
+    if (images.empty())
+      throw InputError(class_dir.string(), 0, "", "is an empty class folder (no .png, .jpg or .jpeg)");
     std::sort(images.begin(), images.end());
     for (std::string& path : images) scan.files[split].push_back(Entry{std::move(path), label->second});
   }
@@ -114,7 +119,8 @@ void add_file_stats(Scan& scan) {
   std::vector<struct stat> stats(entries.size());
   std::vector<char> failed(entries.size(), 0);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, entries.size(), 256), [&](const auto& range) {
-    for (std::size_t i = range.begin(); i != range.end(); ++i) failed[i] = ::stat(entries[i]->path.c_str(), &stats[i]) != 0;
+    for (std::size_t i = range.begin(); i != range.end(); ++i)
+      failed[i] = ::stat(entries[i]->path.c_str(), &stats[i]) != 0;
   });
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (failed[i]) throw InputError(entries[i]->path, 0, "", "cannot read file");
@@ -126,8 +132,9 @@ void add_file_stats(Scan& scan) {
 Scan scan_folder(const fs::path& dir) {
   Scan scan;
   if (!fs::is_directory(dir / "train")) {
-    throw InputError(dir.string(), 0, "",
-                     "has no train/ folder (an image folder holds train/CLASS/*.png|jpg, optional val/ and test/)");
+    throw InputError(
+        dir.string(), 0, "",
+        "has no train/ folder (an image folder holds train/CLASS/*.png|jpg, optional val/ and test/)");
   }
   for (int split = 0; split < 3; ++split) {
     if (!fs::is_directory(dir / kSplits[split])) continue;
@@ -254,7 +261,8 @@ std::shared_ptr<const std::string> read_cache(const fs::path& path, std::uint64_
   }
   const auto total = static_cast<std::size_t>(h.counts[0] + h.counts[1] + h.counts[2]);
   const auto image_bytes = static_cast<std::size_t>(h.channels * h.height * h.width);
-  if (size != sizeof h + static_cast<std::size_t>(h.names_bytes) + total * (sizeof(std::int64_t) + image_bytes)) {
+  if (size !=
+      sizeof h + static_cast<std::size_t>(h.names_bytes) + total * (sizeof(std::int64_t) + image_bytes)) {
     return nullptr;  // truncated or foreign
   }
   return buffer;
@@ -282,13 +290,16 @@ std::vector<std::string> default_image_cache_dirs(const std::string& data_dir) {
 
 ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
   if (input.channels != 1 && input.channels != 3) {
-    throw InputError(options.path, 0, "",
-                     fmt::format("image folders decode to 1 (grey) or 3 (RGB) channels; the network's input asks "
-                                 "for {}", input.channels));
+    throw InputError(
+        options.path, 0, "",
+        fmt::format("image folders decode to 1 (grey) or 3 (RGB) channels; the network's input asks "
+                    "for {}",
+                    input.channels));
   }
   if (input.height < 1 || input.width < 1) {
-    throw InputError(options.path, 0, "",
-                     fmt::format("images need an input height and width >= 1, got {}x{}", input.height, input.width));
+    throw InputError(
+        options.path, 0, "",
+        fmt::format("images need an input height and width >= 1, got {}x{}", input.height, input.width));
   }
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed_s = [&] {
@@ -305,10 +316,11 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
   const std::int64_t image_bytes = input.channels * input.height * input.width;
   const double bytes = static_cast<double>(total) * (static_cast<double>(image_bytes) + 8.0);
   if (const double available = available_memory_bytes(); available > 0 && bytes > 0.9 * available) {
-    throw InputError(options.path, 0, "",
-                     fmt::format("{} images decoded to {}x{}x{} take {}, more than the {} of memory available "
-                                 "(use a smaller input or fewer images)",
-                                 total, input.channels, input.height, input.width, gib(bytes), gib(available)));
+    throw InputError(
+        options.path, 0, "",
+        fmt::format("{} images decoded to {}x{}x{} take {}, more than the {} of memory available "
+                    "(use a smaller input or fewer images)",
+                    total, input.channels, input.height, input.width, gib(bytes), gib(available)));
   }
 
   // The cache file is named for the folder and the decoding settings; it holds the key of the
@@ -318,8 +330,9 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
   const std::uint64_t key = std::hash<std::string_view>{}(settings + "\n" + scan.key_text);
   const std::string file_name =
       fmt::format("image-folder-{}.bin", hex(std::hash<std::string>{}(dir.string() + "\n" + settings)));
-  const std::vector<std::string> cache_dirs =
-      options.cache_dir.empty() ? default_image_cache_dirs(dir.string()) : std::vector<std::string>{options.cache_dir};
+  const std::vector<std::string> cache_dirs = options.cache_dir.empty()
+                                                  ? default_image_cache_dirs(dir.string())
+                                                  : std::vector<std::string>{options.cache_dir};
 
   for (const std::string& cache_dir : cache_dirs) {
     const fs::path path = fs::path(cache_dir) / file_name;
@@ -383,9 +396,11 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
     // Copy the good images into a buffer without the bad ones' slots.
     std::int64_t kept[3] = {0, 0, 0};
     for (std::size_t i = 0, offset = 0; i < 3; offset += static_cast<std::size_t>(counts[i]), ++i) {
-      for (std::size_t j = offset; j < offset + static_cast<std::size_t>(counts[i]); ++j) kept[i] += errors[j].empty();
+      for (std::size_t j = offset; j < offset + static_cast<std::size_t>(counts[i]); ++j)
+        kept[i] += errors[j].empty();
     }
-    if (kept[0] == 0) throw InputError(options.path, 0, "", "every training image is bad (none could be decoded)");
+    if (kept[0] == 0)
+      throw InputError(options.path, 0, "", "every training image is bad (none could be decoded)");
     Layout compact = make_layout(key, input, kept, scan.present, skipped, scan.class_names);
     auto* out_labels = reinterpret_cast<std::int64_t*>(compact.buffer.data() + compact.labels_offset);
     auto* out_pixels = reinterpret_cast<std::uint8_t*>(compact.buffer.data() + compact.pixels_offset);
@@ -393,12 +408,13 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       if (!errors[i].empty()) continue;
       out_labels[k] = labels[i];
-      std::memcpy(out_pixels + k * image_bytes, pixels + i * image_bytes, static_cast<std::size_t>(image_bytes));
+      std::memcpy(out_pixels + k * image_bytes, pixels + i * image_bytes,
+                  static_cast<std::size_t>(image_bytes));
       ++k;
     }
     layout = std::move(compact);
-    status.print(fmt::format("warning: skipped {} bad image{} (the first: {}: {})", skipped, skipped == 1 ? "" : "s",
-                             entries[first_bad]->path, errors[first_bad]));
+    status.print(fmt::format("warning: skipped {} bad image{} (the first: {}: {})", skipped,
+                             skipped == 1 ? "" : "s", entries[first_bad]->path, errors[first_bad]));
   }
 
   auto buffer = std::make_shared<const std::string>(std::move(layout.buffer));
@@ -415,10 +431,11 @@ ImageFolder load_image_folder(const DataOptions& options, const Shape& input) {
       continue;
     }
   }
-  status.update(fmt::format("decoded {} images of {} in {:.1f} s{}", total - skipped, options.path, elapsed_s(),
-                            f.cache_path.empty() ? " (no cache: no writable cache directory)"
-                                                 : "; cached in " + f.cache_path),
-                /*force=*/true);
+  status.update(
+      fmt::format(
+          "decoded {} images of {} in {:.1f} s{}", total - skipped, options.path, elapsed_s(),
+          f.cache_path.empty() ? " (no cache: no writable cache directory)" : "; cached in " + f.cache_path),
+      /*force=*/true);
   status.finish();
   return f;
 }

@@ -24,10 +24,10 @@ struct ImageFolder {
   std::int64_t test_count = 0;  // 0 without test/
   bool has_val = false;
   bool has_test = false;
-  std::int64_t skipped = 0;  // bad images left out (data.skip_bad_images)
+  std::int64_t skipped = 0;              // bad images left out (data.skip_bad_images)
   const std::int64_t* labels = nullptr;  // train_count + val_count + test_count
   const std::uint8_t* pixels = nullptr;  // the same count of [C, H, W] images
-  std::string cache_path;  // the cache file read or written; empty when none could be written
+  std::string cache_path;                // the cache file read or written; empty when none could be written
   bool from_cache = false;
 };
 

@@ -98,7 +98,8 @@ layers:
   - conv: {filters: 4, kernel: 3, padding: 1}
   - pool: {op: max, kernel: 2}
   - fc: {units: 3}
-)", "tiny.yaml");
+)",
+                                               "tiny.yaml");
   TrainOptions o;
   o.epochs = 2;
   o.batch_size = 32;

@@ -33,7 +33,8 @@ TEST(ImageDecodeTest, GreyPngDecodesExactlyToOneOrThreeChannels) {
   EXPECT_EQ(one.height, 2);
   EXPECT_THAT(one.pixels, ElementsAreArray(image.pixels));
   const DecodedImage three = decode_image(testing::png_bytes(image), 3);
-  EXPECT_THAT(three.pixels, ElementsAre(0, 0, 0, 17, 17, 17, 255, 255, 255, 90, 90, 90, 128, 128, 128, 3, 3, 3));
+  EXPECT_THAT(three.pixels,
+              ElementsAre(0, 0, 0, 17, 17, 17, 255, 255, 255, 90, 90, 90, 128, 128, 128, 3, 3, 3));
 }
 
 TEST(ImageDecodeTest, RgbPngDecodesExactlyAndToGrey) {
@@ -108,7 +109,8 @@ TEST(ImageDecodeTest, ShorterSideKeepsTheAspectAndCropsTheCentre) {
   EXPECT_LT(stretched[0], 60);
   EXPECT_GT(stretched[1], 140);
   // A tall image is cropped top and bottom: 1x4 rows 10 50 60 90 to 1x2 (scale 1) keeps 50 60.
-  EXPECT_THAT(resized(grey(1, 4, {10, 50, 60, 90}), {1, 2, 1}, ImageResize::shorter_side), ElementsAre(50, 60));
+  EXPECT_THAT(resized(grey(1, 4, {10, 50, 60, 90}), {1, 2, 1}, ImageResize::shorter_side),
+              ElementsAre(50, 60));
 }
 
 }  // namespace

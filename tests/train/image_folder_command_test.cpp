@@ -48,7 +48,8 @@ layers:
   - conv: {{filters: 4, kernel: 3, stride: 2}}
   - pool: {{op: max, kernel: 2}}
   - fc: {{units: {}}}
-)", outputs);
+)",
+                     outputs);
 }
 
 // Lines of stderr that are errors (progress lines such as "decoded 30 images" may precede them).
@@ -70,8 +71,8 @@ class ImageFolderCommandTest : public ::testing::Test {
 
 TEST_F(ImageFolderCommandTest, TrainReadsTheFolderAndPrintsItsClasses) {
   const std::string arch = dir_.write("tiny.yaml", net(3));
-  const CommandResult r = run_joules({"train", arch, "--dataset", "image-folder", "--data", data(), "--epochs", "3",
-                                      "--batch-size", "6", "--json"});
+  const CommandResult r = run_joules({"train", arch, "--dataset", "image-folder", "--data", data(),
+                                      "--epochs", "3", "--batch-size", "6", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["status"], "ok");
@@ -92,8 +93,9 @@ TEST_F(ImageFolderCommandTest, BadInputIsOneLineAndExitTwo) {
   const std::string arch5 = dir_.write("five.yaml", net(5));
   CommandResult r = run_joules({"train", arch5, "--dataset", "image-folder", "--data", data()});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("outputs 5 values per sample but the data has 3 classes (the class folders of " +
-                               data() + "/train)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("outputs 5 values per sample but the data has 3 classes (the class folders of " +
+                        data() + "/train)"));
   EXPECT_EQ(error_lines(r.err), 1) << r.err;
 
   const std::string arch = dir_.write("tiny.yaml", net(3));
@@ -110,8 +112,9 @@ TEST_F(ImageFolderCommandTest, BadInputIsOneLineAndExitTwo) {
   fs::remove_all(dir_.path() / "data/train");
   r = run_joules({"train", arch, "--dataset", "image-folder", "--data", data()});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: " + data() + ": has no train/ folder (an image folder holds train/CLASS/*.png|jpg, "
-                   "optional val/ and test/)\n");
+  EXPECT_EQ(r.err, "error: " + data() +
+                       ": has no train/ folder (an image folder holds train/CLASS/*.png|jpg, "
+                       "optional val/ and test/)\n");
 }
 
 TEST_F(ImageFolderCommandTest, ASearchOverAnRgbFolderRunsEndToEnd) {

@@ -19,8 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::flat_image;
+using ::testing::HasSubstr;
 
 class ImageFolderTest : public ::testing::Test {
  protected:
@@ -72,7 +72,8 @@ TEST_F(ImageFolderTest, ClassesAreTheSortedFoldersAndSplitsTheirFolders) {
   // Every image is flat, so every resized pixel is its class's value (JPEG within 2).
   const std::uint8_t value[3] = {10, 100, 200};
   const auto& t = data->tensors();
-  for (const auto& [images, labels] : {std::pair{t.images, t.labels}, std::pair{t.test_images, t.test_labels}}) {
+  for (const auto& [images, labels] :
+       {std::pair{t.images, t.labels}, std::pair{t.test_images, t.test_labels}}) {
     for (std::int64_t r = 0; r < images.size(0); ++r) {
       const std::int64_t label = labels[r].item<std::int64_t>();
       const torch::Tensor diff = images[r].to(torch::kInt32) - value[label];
@@ -158,7 +159,10 @@ TEST_F(ImageFolderTest, TheCacheGoesWhereToldOrElsewhereWhenTheDataIsReadOnly) {
   const std::string saved = old ? old : "";
   setenv("XDG_CACHE_HOME", cache.path().c_str(), 1);
   const ImageFolder f = load_image_folder(options(), {1, 4, 4});
-  if (old) setenv("XDG_CACHE_HOME", saved.c_str(), 1); else unsetenv("XDG_CACHE_HOME");
+  if (old)
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else
+    unsetenv("XDG_CACHE_HOME");
   EXPECT_THAT(f.cache_path, HasSubstr((cache.path() / "joules").string()));
 }
 
@@ -202,7 +206,8 @@ TEST_F(ImageFolderTest, BadLayoutsAreOneLineErrorsNamingTheFolderOrFile) {
   fs::remove_all(dir_.path() / "val/yak");
   DataOptions named = options();
   named.class_names = {"ant", "bee", "cat"};
-  EXPECT_THAT(load_error(named), HasSubstr("holds the classes [ant, cat, dog] but data.class_names lists [ant, bee, cat]"));
+  EXPECT_THAT(load_error(named),
+              HasSubstr("holds the classes [ant, cat, dog] but data.class_names lists [ant, bee, cat]"));
   named.class_names = {"ant", "cat", "dog"};
   EXPECT_EQ(load_data(named, {1, 4, 4})->classes(), 3);
 }
