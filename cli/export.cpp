@@ -61,7 +61,7 @@ int run_export_command(const ExportCommandOptions& options) {
   std::shared_ptr<const Data> data;
   if (options.retrain_epochs > 0) {
     keep_freed_memory_for_training();
-    data = load_data(config.data);
+    data = load_data(config.data, config.space.input);
     request.retrain = [&data, &interrupt](const Architecture& arch, const TrainOptions& train_options) {
       return train_architecture(arch, *data, train_options, TrainHooks{.stop = &interrupt.flag()});
     };

@@ -116,7 +116,7 @@ int run_train(const TrainCommandOptions& cli) {
 
   std::shared_ptr<const Data> data;
   try {
-    data = load_data(data_options);
+    data = load_data(data_options, arch.input);
   } catch (const SpecError& e) {  // validation_size too large for this data
     throw InputError(cli.config_path.empty() ? "command line" : cli.config_path, 0,
                      cli.config_path.empty() ? flag_of(e.key()) : "data." + e.key(), e.message());
@@ -169,6 +169,7 @@ int run_train(const TrainCommandOptions& cli) {
                           {"train_seconds", result.train_seconds},
                           {"loss_curve", curve}};
     if (!result.reason.empty()) out["reason"] = result.reason;
+    if (!data->class_names().empty()) out["class_names"] = data->class_names();
     fmt::print("{}\n", dump_json(out));
   } else {
     fmt::print("{}: {}{} after {} steps ({} samples) in {:.1f} s (training {:.1f} s)\n", name,
@@ -272,7 +273,8 @@ Runner add_train_command(CLI::App& app) {
   add_override(cmd, c, "--time-budget-s", &TrainOptions::time_budget_s,
                "Stop training after this many seconds (0: no limit)");
   add_choice_override(cmd, c, "--dataset", &DataOptions::kind,
-                      {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10},
+                      {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10,
+                       DatasetKind::image_folder},
                       "Data kind (fashion-mnist)");
   add_override(cmd, c, "--data", &DataOptions::path, fmt::format("Dataset directory ({})", d.path));
   add_override(cmd, c, "--validation-size", &DataOptions::validation_size,

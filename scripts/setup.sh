@@ -11,6 +11,7 @@ packages=(
   libtorch-dev libtbb-dev libyaml-cpp-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   zlib1g-dev                       # gzipped IDX files (train/)
+  libpng-dev libturbojpeg0-dev     # image folders: PNG and JPEG decoding (train/)
   dataset-fashion-mnist            # training data: /usr/share/datasets/fashion-mnist
   python3 python3-torch            # peers of the benchmarks under bench/
   libpagmo-dev                     # pagmo2, the peer of bench/nsga2_vs_pagmo

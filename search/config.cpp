@@ -121,6 +121,9 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
   if (const fs::path data_dir = c.data.path; !data_dir.empty() && data_dir.is_relative()) {
     c.data.path = (fs::path(base_dir) / data_dir).lexically_normal().string();
   }
+  if (const fs::path cache_dir = c.data.cache_dir; !cache_dir.empty() && cache_dir.is_relative()) {
+    c.data.cache_dir = (fs::path(base_dir) / cache_dir).lexically_normal().string();
+  }
   if (root.get("training").defined()) c.training = parse_train_options(root.get("training"));
   c.search = read_search(root.get("search"));
   if (const yaml::Value e = root.get("export"); e.defined()) {
@@ -171,7 +174,8 @@ void check_search_against_data(const SearchConfig& config, const Data& data) {
   }
   if (config.space.classes != data.classes()) {
     throw SpecError("space.classes",
-                    fmt::format("the space has {} classes, the data {}", config.space.classes, data.classes()));
+                    fmt::format("the space has {} classes, the data {}{}", config.space.classes, data.classes(),
+                                class_source(data)));
   }
   try {
     check_compatible(config.training, data);

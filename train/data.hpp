@@ -7,8 +7,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "space/architecture.hpp"
+#include "train/image_decode.hpp"
 
 namespace joules {
 
@@ -23,9 +25,10 @@ enum class DatasetKind {
   fashion_mnist,  // IDX files, default path /usr/share/datasets/fashion-mnist (Debian's package)
   mnist_idx,      // any MNIST-format IDX files: a directory with the four standard file names
   cifar10,        // CIFAR-10 binary version: data_batch_1..5.bin and test_batch.bin
+  image_folder,   // DIR/train/CLASS/*.{png,jpg,jpeg}, optional val/ and test/ (train/image_folder.hpp)
 };
 
-/// "fashion-mnist", "mnist-idx" or "cifar10": the name used in YAML and on the command line.
+/// "fashion-mnist", "mnist-idx", "cifar10" or "image-folder": the name used in YAML and on the command line.
 std::string_view to_string(DatasetKind kind);
 
 /// Where the data comes from and how the training set is split.
@@ -43,12 +46,24 @@ struct DataOptions {
   /// Seeds the permutation that picks the validation samples and orders the training samples
   /// (TrainOptions::train_samples takes a prefix of that order).
   std::uint64_t split_seed = 0;
+  /// image-folder only (the other kinds reject these keys). How images of another size are
+  /// fitted to the input: stretch, or shorter-side (scaled, aspect kept, centre-cropped).
+  ImageResize resize = ImageResize::stretch;
+  /// Where the decoded images are cached; empty: DIR/.joules-cache, or $XDG_CACHE_HOME/joules
+  /// (~/.cache/joules) when that is not writable.
+  std::string cache_dir;
+  /// Skip (and count) images that cannot be decoded instead of failing.
+  bool skip_bad_images = false;
+  /// The folder's class names in label order. Empty: whatever train/ holds; otherwise train/
+  /// must hold exactly these (the resolved config of a search records them).
+  std::vector<std::string> class_names;
 
   bool operator==(const DataOptions&) const = default;
 };
 
-/// Reads the `data:` section of a config. Keys: kind, path, validation_size, split_seed;
-/// kinds other than fashion-mnist need a path. Throws InputError naming the file, line and
+/// Reads the `data:` section of a config. Keys: kind, path, validation_size, split_seed, and for
+/// image-folder resize, cache_dir, skip_bad_images, class_names; kinds other than
+/// fashion-mnist need a path. Throws InputError naming the file, line and
 /// key.
 DataOptions parse_data_options(const yaml::Value& node);
 
@@ -73,6 +88,11 @@ class Data {
   Shape input() const;
   /// Number of classes (labels are 0 .. classes() - 1).
   std::int64_t classes() const;
+  /// The classes' names in label order (image folders: the class folders); empty when the
+  /// data has none (IDX, CIFAR-10).
+  const std::vector<std::string>& class_names() const;
+  /// Images of an image folder left out as bad (DataOptions::skip_bad_images).
+  std::int64_t skipped_images() const;
   /// Samples in the training split (training file minus validation), the validation split
   /// and the test set.
   std::int64_t train_size() const;
@@ -88,10 +108,16 @@ class Data {
   std::unique_ptr<const Tensors> tensors_;
 };
 
-/// Loads a dataset into memory (decompressing gzipped files) and splits it.
-/// Throws InputError naming the file for a missing directory or file and for malformed,
-/// truncated or inconsistent contents, and SpecError("validation_size", ...) when the split
-/// leaves no training sample.
+/// Loads a dataset into memory (decompressing gzipped files, decoding an image folder to
+/// `image_input`, through its cache) and splits it. An image folder's val/, when present, is
+/// the validation split (validation_size is then not used). `image_input` is the network's
+/// input shape; the fixed formats ignore it. Throws InputError naming the file for a missing
+/// directory or file and for malformed, truncated or inconsistent contents (image folders:
+/// see load_image_folder()), SpecError("validation_size", ...) when the split leaves no
+/// training sample.
+std::shared_ptr<const Data> load_data(const DataOptions& options, const Shape& image_input);
+/// The same for the fixed formats (IDX, CIFAR-10), whose files give the shape; throws
+/// std::invalid_argument for an image folder.
 std::shared_ptr<const Data> load_data(const DataOptions& options);
 
 }  // namespace joules

@@ -2,6 +2,7 @@
 // The tensors behind a Data (LibTorch), for train/'s own code: the trainer and evaluation.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <torch/torch.h>
@@ -14,6 +15,8 @@ struct Data::Tensors {
   DataOptions options;
   Shape input;
   std::int64_t classes = 0;
+  std::vector<std::string> class_names;  // image folders; empty otherwise
+  std::int64_t skipped_images = 0;
   // Pixels stay bytes (a quarter of the memory of floats) and are normalised per batch,
   // which costs about as much as gathering a float batch.
   torch::Tensor images;                   // uint8 [N, C, H, W]: the training file (training + validation)

@@ -70,6 +70,8 @@ void validate(const TrainOptions& o) {
   require(std::isfinite(o.time_budget_s) && o.time_budget_s >= 0, "time_budget_s",
           fmt::format("must be a number of seconds >= 0 (0: no limit), got {}", o.time_budget_s));
   require(o.eval_batch_size >= 1, "eval_batch_size", fmt::format("must be >= 1, got {}", o.eval_batch_size));
+  require(o.augment.crop_padding >= 0, "augment.crop_padding",
+          fmt::format("must be >= 0 (0: no random crop), got {}", o.augment.crop_padding));
   require(o.loss_every_steps >= 1, "loss_every_steps",
           fmt::format("must be >= 1, got {}", o.loss_every_steps));
 }
@@ -80,7 +82,8 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   if (!node.is_map()) node.fail("expected a map of training options (epochs, batch_size, optimizer, ...)");
   node.allow_keys({"epochs", "steps", "train_samples", "batch_size", "optimizer", "learning_rate", "schedule",
                    "momentum", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "seed", "threads",
-                   "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps", "device"});
+                   "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps", "device",
+                   "augment"});
   const auto integer = [&](const char* key, auto& field, std::int64_t lo, std::int64_t hi) {
     if (const auto v = node.get(key); v.defined())
       field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
@@ -115,6 +118,12 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   if (const auto v = node.get("device"); v.defined()) {
     o.device = static_cast<TrainDevice>(v.as_choice({"cpu", "cuda"}));
   }
+  if (const auto a = node.get("augment"); a.defined() && !a.is_null()) {
+    if (!a.is_map()) a.fail("expected a map with crop_padding, horizontal_flip");
+    a.allow_keys({"crop_padding", "horizontal_flip"});
+    if (const auto v = a.get("crop_padding"); v.defined()) o.augment.crop_padding = v.as_int(0, 1024);
+    if (const auto v = a.get("horizontal_flip"); v.defined()) o.augment.horizontal_flip = v.as_bool();
+  }
   try {
     validate(o);
   } catch (const SpecError& e) {
@@ -144,6 +153,8 @@ std::string to_yaml(const TrainOptions& o) {
   out += fmt::format("eval_batch_size: {}\n", o.eval_batch_size);
   out += fmt::format("loss_every_steps: {}\n", o.loss_every_steps);
   out += fmt::format("device: {}\n", to_string(o.device));
+  out += fmt::format("augment: {{crop_padding: {}, horizontal_flip: {}}}\n", o.augment.crop_padding,
+                     o.augment.horizontal_flip);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "space/analysis.hpp"
+#include "train/augment.hpp"
 #include "train/data_tensors.hpp"
 #include "train/model.hpp"
 #include "train/optimizer.hpp"
@@ -88,6 +89,7 @@ class Trainer {
     Network network(arch_, /*seed=*/rng.split());
     if (device_.is_cuda()) network->to(device_);
     Rng shuffle_rng(rng.split());
+    const std::uint64_t augment_seed = rng.split();
     FlatOptimizer optimizer(network->parameters(), o_);
 
     const std::int64_t samples =
@@ -146,6 +148,7 @@ class Trainer {
       }
       const torch::Tensor rows = permutation.narrow(0, in_epoch * batch, batch);
       gather_images(data_, data_.images, rows, x);  // on the CPU, reusing x
+      augment_batch(x, rows, /*epoch=*/result_.steps / steps_per_epoch, augment_seed, o_.augment, data_);
       y = data_.labels.index_select(0, rows);
 
       learning_rate = scheduled_learning_rate(o_, result_.steps, total_steps);
@@ -238,6 +241,11 @@ class Trainer {
 
 }  // namespace
 
+std::string class_source(const Data& data) {
+  if (data.options().kind != DatasetKind::image_folder) return "";
+  return fmt::format(" (the class folders of {}/train)", data.options().path);
+}
+
 void check_compatible(const Architecture& arch, const Data& data) {
   const NetworkAnalysis net = analyze(arch);
   const Shape in = data.input();
@@ -250,8 +258,8 @@ void check_compatible(const Architecture& arch, const Data& data) {
   const std::int64_t outputs = net.output.channels * net.output.height * net.output.width;
   if (outputs != data.classes()) {
     throw SpecError(fmt::format("layers[{}]", arch.layers.size() - 1),
-                    fmt::format("the network outputs {} values per sample but the data has {} classes",
-                                outputs, data.classes()));
+                    fmt::format("the network outputs {} values per sample but the data has {} classes{}",
+                                outputs, data.classes(), class_source(data)));
   }
 }
 

@@ -41,6 +41,19 @@ std::string_view to_string(OptimizerKind kind);
 std::string_view to_string(LrSchedule schedule);
 std::string_view to_string(TrainDevice device);
 
+/// Random changes to training batches (never to validation or test batches), drawn per
+/// sample and epoch from the training seed. Default: none.
+struct AugmentOptions {
+  /// Random crop: the image is padded with this many black pixels on every side and a crop of
+  /// its own size taken at a random offset (torchvision's RandomCrop(size, padding)); 0: none.
+  std::int64_t crop_padding = 0;
+  /// Mirror left-right with probability 1/2.
+  bool horizontal_flip = false;
+
+  bool enabled() const { return crop_padding > 0 || horizontal_flip; }
+  bool operator==(const AugmentOptions&) const = default;
+};
+
 /// How one candidate is trained. Defaults: 1 epoch of the whole training split, batches of
 /// 64, SGD with momentum 0.9 and learning rate 0.05 on a cosine schedule, one thread, no
 /// time limit (LeNet-5: about 89% test accuracy on Fashion-MNIST in 2 epochs).
@@ -87,6 +100,8 @@ struct TrainOptions {
   /// batches are copied to the GPU; dropout masks then come from CUDA's generator, so runs with
   /// dropout are not bit-reproducible on a GPU.
   TrainDevice device = TrainDevice::cpu;
+  /// Augmentation of the training batches (`augment: {crop_padding, horizontal_flip}`).
+  AugmentOptions augment;
 
   bool operator==(const TrainOptions&) const = default;
 };
@@ -175,6 +190,9 @@ TrainResult train_architecture(const Architecture& arch, const Data& data, const
 /// Throws SpecError ("input" or "layers") when `arch` cannot be trained on `data`: its input
 /// is not the data's sample shape or it does not output one value per class.
 void check_compatible(const Architecture& arch, const Data& data);
+
+/// "" or, for an image folder, " (the class folders of DIR/train)": where the classes come from.
+std::string class_source(const Data& data);
 
 /// Throws SpecError("train_samples") when `options` asks for more training samples than the
 /// data's training split has, SpecError("device") for cuda where LibTorch sees no GPU.

@@ -46,6 +46,33 @@ TEST(DataOptionsTest, ToYamlReadsBackTheSameOptions) {
   EXPECT_THAT(to_yaml(DataOptions{}), HasSubstr("/usr/share/datasets/fashion-mnist"));
 }
 
+TEST(DataOptionsTest, ImageFolderKeysAreReadAndWrittenBack) {
+  const DataOptions o = parse(
+      "data:\n  kind: image-folder\n  path: /pets\n  resize: shorter-side\n  cache_dir: /c\n"
+      "  skip_bad_images: true\n  class_names: [cat, '0-dog']\n");
+  EXPECT_EQ(o.kind, DatasetKind::image_folder);
+  EXPECT_EQ(o.resize, ImageResize::shorter_side);
+  EXPECT_EQ(o.cache_dir, "/c");
+  EXPECT_TRUE(o.skip_bad_images);
+  EXPECT_EQ(o.class_names, (std::vector<std::string>{"cat", "0-dog"}));
+  EXPECT_EQ(parse(testing::yaml_section("data", to_yaml(o))), o) << to_yaml(o);
+  const DataOptions plain = parse("data:\n  kind: image-folder\n  path: /pets\n");
+  EXPECT_EQ(plain.resize, ImageResize::stretch);
+  EXPECT_EQ(plain.cache_dir, "");
+  EXPECT_FALSE(plain.skip_bad_images);
+  EXPECT_EQ(parse(testing::yaml_section("data", to_yaml(plain))), plain);
+}
+
+TEST(DataOptionsTest, ImageFolderKeysAreOnlyForImageFolders) {
+  EXPECT_EQ(error_of("data:\n  kind: cifar10\n  path: /c\n  resize: stretch\n"),
+            "config.yaml:4: data.resize: only for kind image-folder (this data is cifar10)");
+  EXPECT_THAT(error_of("data:\n  kind: image-folder\n"), HasSubstr("kind image-folder needs a path"));
+  EXPECT_THAT(error_of("data:\n  kind: image-folder\n  path: /p\n  resize: crop\n"),
+              HasSubstr("config.yaml:4: data.resize:"));
+  EXPECT_THAT(error_of("data:\n  kind: image-folder\n  path: /p\n  class_names: []\n"),
+              HasSubstr("data.class_names: expected a list of class names"));
+}
+
 TEST(DataOptionsTest, ErrorsNameFileLineAndKey) {
   EXPECT_THAT(error_of("data:\n  kind: imagenet\n"), HasSubstr("config.yaml:2: data.kind:"));
   EXPECT_EQ(error_of("data:\n  kind: cifar10\n"),

@@ -76,4 +76,15 @@ std::string cifar10_bytes(const Synthetic& set) {
   return out;
 }
 
+std::shared_ptr<const Data> load_synthetic_idx(const std::string& dir, std::int64_t train_count,
+                                               std::int64_t test_count, std::int64_t classes, bool gzipped,
+                                               std::int64_t validation_size) {
+  write_idx_dataset(dir, train_count, test_count, classes, gzipped);
+  DataOptions o;
+  o.kind = DatasetKind::mnist_idx;
+  o.path = dir;
+  o.validation_size = validation_size;
+  return load_data(o);
+}
+
 }  // namespace joules::testing

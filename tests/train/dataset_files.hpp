@@ -3,8 +3,11 @@
 // CIFAR-10 binary), so that readers and training run on files of known content.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "train/data.hpp"
 
 namespace joules::testing {
 
@@ -31,6 +34,12 @@ Synthetic synthetic_images(std::int64_t count, std::int64_t classes, std::int64_
 /// raw, grey images 8x8 by default.
 void write_idx_dataset(const std::string& dir, std::int64_t train_count, std::int64_t test_count,
                        std::int64_t classes, bool gzipped, std::int64_t height = 8, std::int64_t width = 8);
+
+/// Writes a synthetic IDX dataset of 8x8 grey images into `dir` (as write_idx_dataset) and
+/// loads it as kind mnist-idx with `validation_size` samples held out.
+std::shared_ptr<const Data> load_synthetic_idx(const std::string& dir, std::int64_t train_count,
+                                               std::int64_t test_count, std::int64_t classes, bool gzipped,
+                                               std::int64_t validation_size);
 
 /// CIFAR-10 records (label byte + 3x32x32 pixels) of a synthetic set.
 std::string cifar10_bytes(const Synthetic& set);

@@ -93,6 +93,18 @@ TEST(TrainOptionsTest, ErrorsNameFileLineAndKey) {
   EXPECT_THAT(error_of("training: [1, 2]\n"), HasSubstr("config.yaml:1: training: expected a map"));
 }
 
+TEST(TrainOptionsTest, AugmentIsReadWrittenAndChecked) {
+  const TrainOptions o = parse("training:\n  augment: {crop_padding: 4, horizontal_flip: true}\n");
+  EXPECT_EQ(o.augment, (AugmentOptions{.crop_padding = 4, .horizontal_flip = true}));
+  EXPECT_FALSE(TrainOptions{}.augment.enabled());
+  EXPECT_EQ(parse(testing::yaml_section("training", to_yaml(o))), o);
+  EXPECT_THAT(to_yaml(TrainOptions{}), HasSubstr("augment: {crop_padding: 0, horizontal_flip: false}"));
+  EXPECT_THAT(error_of("training:\n  augment: {crop_padding: -1}\n"),
+              HasSubstr("config.yaml:2: training.augment.crop_padding:"));
+  EXPECT_THAT(error_of("training:\n  augment: {flip: true}\n"), HasSubstr("config.yaml:2: training.augment.flip:"));
+  EXPECT_THAT(error_of("training:\n  augment: 3\n"), HasSubstr("training.augment: expected a map"));
+}
+
 TEST(TrainOptionsTest, ValidateNamesTheKeyAndTheRange) {
   TrainOptions o;
   o.threads = 0;

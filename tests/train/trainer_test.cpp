@@ -38,13 +38,8 @@ class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir;
-    testing::write_idx_dataset(dir_->path().string(), /*train=*/600, /*test=*/100, /*classes=*/3,
-                               /*gzipped=*/true);
-    DataOptions o;
-    o.kind = DatasetKind::mnist_idx;
-    o.path = dir_->path().string();
-    o.validation_size = 100;
-    data_ = load_data(o);
+    data_ = testing::load_synthetic_idx(dir_->path().string(), /*train_count=*/600, /*test_count=*/100,
+                                        /*classes=*/3, /*gzipped=*/true, /*validation_size=*/100);
   }
   static void TearDownTestSuite() {
     data_.reset();
