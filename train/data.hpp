@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "space/architecture.hpp"
+#include "util/enum_names.hpp"
 
 namespace joules {
 
@@ -26,6 +27,9 @@ enum class DatasetKind {
 };
 
 /// "fashion-mnist", "mnist-idx" or "cifar10": the name used in YAML and on the command line.
+inline constexpr EnumNames<DatasetKind, 3> kDatasetKindNames{{{DatasetKind::fashion_mnist, "fashion-mnist"},
+                                                              {DatasetKind::mnist_idx, "mnist-idx"},
+                                                              {DatasetKind::cifar10, "cifar10"}}};
 std::string_view to_string(DatasetKind kind);
 
 /// Where the data comes from and how the training set is split.

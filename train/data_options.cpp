@@ -4,20 +4,11 @@
 
 #include "train/data.hpp"
 #include "util/yaml_reader.hpp"
+#include "util/yaml_writer.hpp"
 
 namespace joules {
 
-std::string_view to_string(DatasetKind kind) {
-  switch (kind) {
-    case DatasetKind::fashion_mnist:
-      return "fashion-mnist";
-    case DatasetKind::mnist_idx:
-      return "mnist-idx";
-    case DatasetKind::cifar10:
-      return "cifar10";
-  }
-  return "?";
-}
+std::string_view to_string(DatasetKind kind) { return name_of(kDatasetKindNames, kind); }
 
 DataOptions parse_data_options(const yaml::Value& node) {
   DataOptions o;
@@ -25,7 +16,7 @@ DataOptions parse_data_options(const yaml::Value& node) {
   if (!node.is_map()) node.fail("expected a map with kind, path, validation_size, split_seed");
   node.allow_keys({"kind", "path", "validation_size", "split_seed"});
   if (const auto v = node.get("kind"); v.defined()) {
-    o.kind = static_cast<DatasetKind>(v.as_choice({"fashion-mnist", "mnist-idx", "cifar10"}));
+    o.kind = v.as_enum(kDatasetKindNames);
   }
   if (const auto v = node.get("path"); v.defined()) {
     o.path = v.as_string();
@@ -42,19 +33,8 @@ DataOptions parse_data_options(const yaml::Value& node) {
 
 std::string to_yaml(const DataOptions& o) {
   std::string out = fmt::format("kind: {}\n", to_string(o.kind));
-  // Quoted so that any path (spaces, colons, '#') reads back unchanged.
-  std::string quoted;
-  for (char c : o.path) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      quoted += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    } else {
-      quoted += c;
-    }
-  }
-  out += fmt::format("path: \"{}\"\n", quoted);
+  // Quoted as needed so that any path (spaces, colons, '#') reads back unchanged.
+  out += fmt::format("path: {}\n", yaml_scalar(o.path));
   out += fmt::format("validation_size: {}\n", o.validation_size);
   out += fmt::format("split_seed: {}\n", o.split_seed);
   return out;
