@@ -21,7 +21,7 @@ TEST(YamlWriterTest, StringsReadBackUnchanged) {
     const std::string doc = "key: " + yaml_scalar(text) + "\n";
     EXPECT_EQ(yaml::Value::parse_string(doc, "t.yaml").require("key").as_string(), text) << doc;
   }
-  EXPECT_EQ(yaml_scalar("a\x01b"), "\"a\\x01b\"");
+  EXPECT_EQ(yaml_scalar("a\x01" "b"), "\"a\\x01b\"");
   EXPECT_EQ(yaml_scalar("plain_word-1.2"), "plain_word-1.2");
   EXPECT_EQ(yaml_scalar("two words"), "\"two words\"");
 }
