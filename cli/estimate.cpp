@@ -1,4 +1,4 @@
-// joules estimate ARCH.yaml --board PROFILE.yaml [--json]: energy (and latency) per inference of
+// joules estimate ARCH.yaml --board NAME|PROFILE.yaml [--json]: energy (and latency) per inference of
 // an architecture on a board, per layer, with the profile's uncertainty band and warnings.
 
 #include <cstdio>
@@ -27,7 +27,7 @@ struct EstimateOptions {
 std::string mj(double v) { return fmt::format("{:.4g}", v); }
 
 int run_estimate(const EstimateOptions& options) {
-  const BoardProfile profile = load_board_profile(options.board);
+  const BoardProfile profile = load_board_profile(board_profile_path(options.board));
   const Architecture arch = load_architecture_file(options.path);  // YAML or .onnx
   const NetworkAnalysis net = analyze(arch);
   const EnergyEstimator estimator(profile);
@@ -99,7 +99,7 @@ Runner add_estimate_command(CLI::App& app) {
   auto options = std::make_shared<EstimateOptions>();
   CLI::App* cmd = app.add_subcommand("estimate", "Estimate an architecture's energy per inference on a board");
   cmd->add_option("ARCH.yaml", options->path, "Architecture file (YAML or .onnx)")->required();
-  cmd->add_option("--board", options->board, "Board profile (profiles/BOARD.yaml)")->required();
+  cmd->add_option("--board", options->board, "Board profile: a name (profiles/NAME.yaml) or a profile file")->required();
   cmd->add_flag("--json", options->json, "Print JSON instead of a table");
   return [options] { return run_estimate(*options); };
 }

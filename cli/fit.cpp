@@ -7,8 +7,10 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/format.hpp"
 #include "energy/fit.hpp"
 #include "energy/fit_report.hpp"
 #include "util/atomic_file.hpp"
@@ -37,6 +39,7 @@ struct FitCommandOptions {
   std::string latency_plot;
   std::string sweep_plot;
   std::string sweep_latency_plot;
+  bool json = false;  // one summary object on stdout instead of the lines below
 };
 
 // The data file as seen from the profile's folder, so that a profile beside its measurements
@@ -54,7 +57,7 @@ int run_fit(const FitCommandOptions& o) {
     throw InputError("", 0, "--layers/--networks", "give exactly one of --layers CSV and --networks CSV");
   }
   BoardIdentity identity = load_board_identity(o.provenance);
-  if (!o.board.empty()) identity.board = o.board;
+  if (!o.board.empty()) identity.board = board_name(o.board);
 
   FitOptions options;
   if (!o.models.empty()) {
@@ -80,6 +83,7 @@ int run_fit(const FitCommandOptions& o) {
   }
   BoardFit fit;
   LayerMeasurementSet layer_data;
+  std::size_t network_rows = 0;
   if (!o.layers.empty()) {
     if (!o.target.empty()) options.layer_energy_column = o.target;
     layer_data = read_layer_measurements(o.layers, o.latency.empty() ? "latency_ms" : o.latency);
@@ -94,7 +98,9 @@ int run_fit(const FitCommandOptions& o) {
     }
     columns.group = o.groups;
     columns.family = o.families;
-    fit = fit_network_measurements(read_network_measurements(o.networks, columns), identity, options);
+    const NetworkMeasurementSet network_data = read_network_measurements(o.networks, columns);
+    network_rows = network_data.rows.size();
+    fit = fit_network_measurements(network_data, identity, options);
     fit.profile.fit->data = relative_to_profile(o.networks, o.out);
   }
 
@@ -118,21 +124,51 @@ int run_fit(const FitCommandOptions& o) {
     write_file_atomic(o.sweep_latency_plot, fit_sweep_svg(fit, layer_data, Quantity::latency));
   }
 
-  const auto summarise = [](const QuantityModels& q, Quantity quantity) {
+  // The chosen model of each fit, as lines or as the JSON summary's "fits".
+  nlohmann::json fits = nlohmann::json::array();
+  std::string lines;
+  const auto summarise = [&](const QuantityModels& q, Quantity quantity) {
     for (const FitSummary& s : q.fits) {
       std::string kinds;
-      for (LayerKind k : s.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(to_string(k));
+      nlohmann::json kind_names = nlohmann::json::array();
+      for (LayerKind k : s.kinds) {
+        kinds += (kinds.empty() ? "" : ",") + std::string(to_string(k));
+        kind_names.push_back(to_string(k));
+      }
       for (const CandidateResult& c : s.candidates) {
         if (!c.chosen) continue;
-        fmt::print("{} {}: {} (granularity {}), cross-validated MAPE {:.2f}%, R^2 {:.4f}, {:.1f}% within +-10%, {} points\n",
-                   to_string(quantity), kinds, to_string(c.family), c.granularity, s.quality.mape_pct, s.quality.r2,
-                   s.quality.within_10_pct, s.quality.points);
+        lines += fmt::format(
+            "{} {}: {} (granularity {}), cross-validated MAPE {:.2f}%, R^2 {:.4f}, {:.1f}% within +-10%, {} points\n",
+            to_string(quantity), kinds, to_string(c.family), c.granularity, s.quality.mape_pct, s.quality.r2,
+            s.quality.within_10_pct, s.quality.points);
+        fits.push_back({{"quantity", to_string(quantity)},
+                        {"kinds", kind_names},
+                        {"family", to_string(c.family)},
+                        {"granularity", c.granularity},
+                        {"mape_pct", s.quality.mape_pct},
+                        {"r2", s.quality.r2},
+                        {"within_10_pct", s.quality.within_10_pct},
+                        {"points", s.quality.points}});
       }
     }
   };
   summarise(fit.profile.energy, Quantity::energy);
   if (fit.profile.latency) summarise(*fit.profile.latency, Quantity::latency);
-  fmt::print("wrote {}\n", o.out);
+  if (o.json) {
+    nlohmann::json written = nlohmann::json::array({o.out});
+    for (const std::string* extra : {&o.report, &o.plot, &o.latency_plot, &o.sweep_plot, &o.sweep_latency_plot}) {
+      if (!extra->empty()) written.push_back(*extra);
+    }
+    fmt::print("{}\n", dump_json({{"profile", o.out},
+                                  {"board", fit.profile.board},
+                                  {"provenance", to_string(fit.profile.provenance.kind)},
+                                  {"data", o.layers.empty() ? o.networks : o.layers},
+                                  {"rows", o.layers.empty() ? network_rows : layer_data.rows.size()},
+                                  {"written", written},
+                                  {"fits", fits}}));
+    return 0;
+  }
+  fmt::print("{}wrote {}\n", lines, o.out);
   return 0;
 }
 
@@ -145,7 +181,8 @@ Runner add_fit_command(CLI::App& app) {
   cmd->add_option("--networks", o->networks, "Per-network measurements CSV (a row per network and its architecture file)");
   cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see docs/formats/board-profile.md)")->required();
   cmd->add_option("--out", o->out, "Board profile to write (profiles/BOARD.yaml)")->required();
-  cmd->add_option("--board", o->board, "Board name (default: the provenance file's)");
+  cmd->add_option("--board", o->board, "Board name, or a profile path profiles/NAME.yaml (default: the provenance file's)");
+  cmd->add_flag("--json", o->json, "Print one JSON summary object (files written, fit quality) on stdout");
   cmd->add_option("--target", o->target, "Energy column to fit (default energy_mj)");
   cmd->add_option("--latency", o->latency, "Latency column (default latency_ms when present; per-layer data: e.g. thread_cpu_ms)");
   cmd->add_option("--groups", o->groups, "Column of cross-validation groups (default group)");

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 
+#include <filesystem>
+
 #include <fmt/format.h>
+
+#include "energy/board_reference.hpp"
+#include "util/input_error.hpp"
 
 namespace joules::cli {
 
@@ -14,6 +19,22 @@ std::string thousands(std::int64_t value) {
     out += digits[i];
   }
   return value < 0 ? "-" + out : out;
+}
+
+std::string board_profile_path(const std::string& board) {
+  try {
+    return resolve_board_profile(board, std::filesystem::current_path().string());
+  } catch (const SpecError& e) {
+    throw InputError("command line", 0, "--board", e.message());
+  }
+}
+
+std::string board_name(const std::string& board) {
+  try {
+    return board_name_of(board);
+  } catch (const SpecError& e) {
+    throw InputError("command line", 0, "--board", e.message());
+  }
 }
 
 std::string dump_json(const nlohmann::json& value) {

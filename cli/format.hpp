@@ -1,5 +1,6 @@
 #pragma once
-// Output shared by the subcommands that describe an architecture (inspect, estimate).
+// Output shared by the subcommands that describe an architecture (inspect, estimate), and the
+// reading of the options several subcommands share (--board).
 
 #include <cstdint>
 #include <string>
@@ -31,5 +32,14 @@ std::string dump_json(const nlohmann::json& value);
 
 /// 1234567 -> "1,234,567".
 std::string thousands(std::int64_t value);
+
+/// The profile file that `--board` names: a board name (profiles/NAME.yaml) or a profile's
+/// path, as a search config's `board:`. Throws InputError (command line, --board) when there is
+/// none.
+std::string board_profile_path(const std::string& board);
+
+/// The board name that `--board` gives: a name, or a profile path's file name without .yaml.
+/// Throws InputError (command line, --board) when it holds none.
+std::string board_name(const std::string& board);
 
 }  // namespace joules::cli

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/format.hpp"
 #include "cli/interrupt.hpp"
 #include "energy/profiling/calibration.hpp"
 #include "energy/profiling/discovery.hpp"
@@ -26,7 +27,6 @@
 namespace joules::cli {
 namespace {
 
-using profiling::ComputeDevice;
 using profiling::PowerSensor;
 using profiling::SensorKind;
 
@@ -45,6 +45,7 @@ struct ProfileCommandOptions {
   std::int64_t seed = -1;  // -1: the grid's
   std::uint64_t layer_seed = 0;
   profiling::ProtocolOptions protocol;
+  bool json = false;  // one summary object on stdout instead of the lines below
 };
 
 // Opens the sensor asked for; `auto` takes the first usable of the sources that see the
@@ -91,16 +92,13 @@ int run_profile_command(const ProfileCommandOptions& o) {
   // Everything is read and checked before anything is written.
   // auto: the GPU when LibTorch sees one (the setting of the paper's boards), else the CPU.
   const auto device = o.device == "auto" ? (profiling::cuda_available() ? ComputeDevice::cuda : ComputeDevice::cpu)
-                                         : profiling::parse_compute_device(o.device);
+                                         : parse_compute_device(o.device);
   if (!device) {
     throw InputError("command line", 0, "--device", fmt::format("expected auto, cpu or cuda, got '{}'", o.device));
   }
   if (*device == ComputeDevice::cuda && !profiling::cuda_available()) {
     throw InputError("command line", 0, "--device",
                      "cuda: CUDA is not available (this LibTorch was built without CUDA, or it sees no GPU)");
-  }
-  if (o.board.empty() || o.board.find('/') != std::string::npos) {
-    throw InputError("command line", 0, "--board", fmt::format("expected a board name without '/', got '{}'", o.board));
   }
   std::error_code ec;
   if (!std::filesystem::is_directory(o.sysfs_root, ec)) {
@@ -195,6 +193,20 @@ int run_profile_command(const ProfileCommandOptions& o) {
   status.finish();
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (o.json) {
+    const std::size_t left = result.grid_points - result.already_measured - result.measured;
+    fmt::print("{}\n", dump_json({{"board", o.board},
+                                  {"csv", result.csv.string()},
+                                  {"provenance", result.provenance.string()},
+                                  {"grid_points", result.grid_points},
+                                  {"measured", result.measured},
+                                  {"already_measured", result.already_measured},
+                                  {"left", left},
+                                  {"seconds", seconds},
+                                  {"estimate", sensor->is_estimate()},
+                                  {"interrupted", interrupt.interrupted()}}));
+    return interrupt.interrupted() ? 130 : 0;
+  }
   fmt::print("{}: measured {} point{} in {} ({} of {} were already there) into {}{}\n", o.board, result.measured,
              result.measured == 1 ? "" : "s", format_duration(seconds), result.already_measured, result.grid_points,
              result.csv.string(), sensor->is_estimate() ? " (energy: ESTIMATE)" : "");
@@ -213,7 +225,8 @@ int run_profile_command(const ProfileCommandOptions& o) {
 Runner add_profile_command(CLI::App& app) {
   auto o = std::make_shared<ProfileCommandOptions>();
   CLI::App* cmd = app.add_subcommand("profile", "Measure the layers of a profiling grid on this machine (resumable)");
-  cmd->add_option("--board", o->board, "Board name (the profile will be profiles/NAME.yaml)")->required();
+  cmd->add_option("--board", o->board, "Board name, or the profile's path profiles/NAME.yaml (the profile will be NAME)")
+      ->required();
   cmd->add_option("--grid", o->grid, "Profiling grid YAML (configs/profiling/)")->required();
   cmd->add_option("--sensor", o->sensor, "auto (default), jetson, nvml, rapl or timer (an estimate)");
   cmd->add_option("--out", o->out, "Run directory (default runs/profile-NAME); a rerun resumes it");
@@ -238,7 +251,11 @@ Runner add_profile_command(CLI::App& app) {
   cmd->add_option("--outlier-z", o->protocol.outlier_z, "Reject windows beyond this modified z-score (default 3.5)");
   cmd->add_option("--outlier-min-deviation", o->protocol.outlier_min_deviation,
                   "... and this far from the median, as a fraction (default 0.02)");
-  return [o] { return run_profile_command(*o); };
+  cmd->add_flag("--json", o->json, "Print one JSON summary object (what was measured, where) on stdout");
+  return [o] {
+    o->board = board_name(o->board);
+    return run_profile_command(*o);
+  };
 }
 
 }  // namespace joules::cli

@@ -11,6 +11,7 @@
 #include <map>
 #include <type_traits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,8 @@ struct TrainCommandOptions {
   std::string save_path;
   std::string onnx_path;
   bool json = false;
-  bool no_test = false;
+  CLI::Option* evaluate_test = nullptr;  // --evaluate-test / --no-test
+  bool evaluate_test_given = true;
   // Values given on the command line, applied over the config's.
   TrainOptions train;
   DataOptions data;
@@ -54,16 +56,21 @@ std::string flag_of(const std::string& key) {
 }
 
 void read_options(const TrainCommandOptions& cli, TrainOptions& train, DataOptions& data) {
+  // A training run of its own is evaluated on the test set unless the config or a flag says
+  // not (a search's candidates are not: TrainOptions' default).
+  train.evaluate_test = true;
   if (!cli.config_path.empty()) {
     const yaml::Value config = yaml::Value::parse_file(cli.config_path);
     if (!config.is_map()) config.fail("expected a config: a map (with training: and data: sections)");
-    train = parse_train_options(config.get("training"));
+    const yaml::Value training = config.get("training");
+    train = parse_train_options(training);
+    if (!training.is_map() || !training.get("evaluate_test").defined()) train.evaluate_test = true;
     data = parse_data_options(config.get("data"));
   }
   for (const auto& [option, apply] : cli.overrides) {
     if (option->count() > 0) apply(train, data);
   }
-  train.evaluate_test = !cli.no_test;
+  if (cli.evaluate_test->count() > 0) train.evaluate_test = cli.evaluate_test_given;
   train.save_path = cli.save_path;
   try {
     validate(train);
@@ -218,12 +225,12 @@ CLI::Option* add_override(CLI::App* cmd, TrainCommandOptions& cli, const std::st
   return option;
 }
 
-// The same for an enum `field`, given by name (to_string() of one of `values`).
-template <class Options, class Enum>
+// The same for an enum `field`, given by one of the names of its table.
+template <class Options, class Enum, std::size_t N>
 void add_choice_override(CLI::App* cmd, TrainCommandOptions& cli, const std::string& names,
-                         Enum Options::*field, std::initializer_list<Enum> values, const std::string& help) {
+                         Enum Options::*field, const EnumNames<Enum, N>& values, const std::string& help) {
   std::map<std::string, Enum> by_name;
-  for (Enum v : values) by_name.emplace(std::string(to_string(v)), v);
+  for (const EnumName<Enum>& v : values) by_name.emplace(std::string(v.name), v.value);
   auto text = std::make_shared<std::string>();
   CLI::Option* option = cmd->add_option(names, *text, help)->check(CLI::IsMember(by_name));
   option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -245,7 +252,8 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--onnx", cli->onnx_path,
                   "Also write the trained network as ONNX (opset 13, normalisation inside) here");
   cmd->add_flag("--json", cli->json, "Print the result as JSON (no progress)");
-  cmd->add_flag("--no-test", cli->no_test, "Do not evaluate on the test set");
+  cli->evaluate_test = cmd->add_flag("--evaluate-test,!--no-test", cli->evaluate_test_given,
+                                     "Also evaluate on the test set (the default here; --no-test: do not)");
 
   const TrainOptions t;
   const DataOptions d;
@@ -257,29 +265,39 @@ Runner add_train_command(CLI::App& app) {
                "Use the first N training samples (0: all)");
   add_override(cmd, c, "--batch-size", &TrainOptions::batch_size,
                fmt::format("Samples per step ({})", t.batch_size));
-  add_choice_override(cmd, c, "--optimizer", &TrainOptions::optimizer,
-                      {OptimizerKind::sgd, OptimizerKind::adam}, "Optimizer (sgd)");
+  add_choice_override(cmd, c, "--optimizer", &TrainOptions::optimizer, kOptimizerNames, "Optimizer (sgd)");
   add_override(cmd, c, "--learning-rate,--lr", &TrainOptions::learning_rate,
                fmt::format("Learning rate ({})", t.learning_rate));
-  add_choice_override(cmd, c, "--schedule", &TrainOptions::schedule,
-                      {LrSchedule::constant, LrSchedule::cosine, LrSchedule::linear},
+  add_choice_override(cmd, c, "--schedule", &TrainOptions::schedule, kLrScheduleNames,
                       "Learning-rate schedule (cosine)");
   add_override(cmd, c, "--momentum", &TrainOptions::momentum, fmt::format("SGD momentum ({})", t.momentum));
+  add_override(cmd, c, "--adam-beta1", &TrainOptions::adam_beta1, fmt::format("Adam's beta1 ({})", t.adam_beta1));
+  add_override(cmd, c, "--adam-beta2", &TrainOptions::adam_beta2, fmt::format("Adam's beta2 ({})", t.adam_beta2));
+  add_override(cmd, c, "--adam-epsilon", &TrainOptions::adam_epsilon,
+               fmt::format("Adam's epsilon ({})", t.adam_epsilon));
   add_override(cmd, c, "--weight-decay", &TrainOptions::weight_decay, "L2 penalty (0)");
   add_override(cmd, c, "--seed", &TrainOptions::seed, "Seed of the weights, shuffling and dropout (0)");
   add_override(cmd, c, "--threads", &TrainOptions::threads, "Intra-op threads (1)");
-  add_choice_override(cmd, c, "--device", &TrainOptions::device, {TrainDevice::cpu, TrainDevice::cuda},
+  add_choice_override(cmd, c, "--device", &TrainOptions::device, kComputeDeviceNames,
                       "Train on the CPU or a CUDA GPU (cpu)");
   add_override(cmd, c, "--time-budget-s", &TrainOptions::time_budget_s,
                "Stop training after this many seconds (0: no limit)");
-  add_choice_override(cmd, c, "--dataset", &DataOptions::kind,
-                      {DatasetKind::fashion_mnist, DatasetKind::mnist_idx, DatasetKind::cifar10,
-                       DatasetKind::image_folder},
-                      "Data kind (fashion-mnist)");
+  add_override(cmd, c, "--eval-batch-size", &TrainOptions::eval_batch_size,
+               fmt::format("Samples per batch when evaluating ({})", t.eval_batch_size));
+  add_override(cmd, c, "--loss-every-steps", &TrainOptions::loss_every_steps,
+               fmt::format("One loss-curve point per this many steps ({})", t.loss_every_steps));
+  add_choice_override(cmd, c, "--dataset", &DataOptions::kind, kDatasetKindNames, "Data kind (fashion-mnist)");
   add_override(cmd, c, "--data", &DataOptions::path, fmt::format("Dataset directory ({})", d.path));
   add_override(cmd, c, "--validation-size", &DataOptions::validation_size,
                fmt::format("Training samples held out for validation ({})", d.validation_size));
   add_override(cmd, c, "--split-seed", &DataOptions::split_seed, "Seed of the validation split (0)");
+  // Every key of a config's training: section has its flag; a key added without one stops
+  // every command here at once rather than going unnoticed.
+  for (std::string_view key : training_option_keys()) {
+    if (cmd->get_option_no_throw(flag_of(std::string(key))) == nullptr) {
+      throw std::logic_error(fmt::format("joules train has no flag for the training key '{}'", key));
+    }
+  }
   return [cli] { return run_train(*cli); };
 }
 

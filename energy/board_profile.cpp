@@ -52,7 +52,7 @@ Provenance read_provenance(const Value& v) {
   if (!v.is_map()) v.fail("expected a map with kind, sensor, rails, device, software, date, source");
   v.allow_keys({"kind", "sensor", "rails", "device", "software", "date", "source", "notes", "estimate", "calibrations"});
   Provenance p;
-  p.kind = static_cast<ProvenanceKind>(v.require("kind").as_choice({"measured", "third-party", "datasheet"}));
+  p.kind = v.require("kind").as_enum(kProvenanceKindNames);
   p.sensor = optional_string(v, "sensor");
   p.rails = string_list(v.get("rails"));
   p.device = optional_string(v, "device");
@@ -97,7 +97,7 @@ Quality read_quality(const Value& v) {
 std::int64_t read_granularity(const Value& v) { return v.as_int(1, 1 << 20); }
 
 ModelFamily read_family(const Value& v) {
-  return static_cast<ModelFamily>(v.as_choice({"linear", "stairs", "traffic"}));
+  return v.as_enum(kModelFamilyNames);
 }
 
 CandidateResult read_candidate(const Value& v) {
@@ -130,7 +130,7 @@ std::vector<GroupResult> read_groups(const Value& v) {
 }
 
 LayerKind read_kind(const Value& v) {
-  return static_cast<LayerKind>(v.as_choice({"conv", "depthwise", "fc", "pool"}));
+  return v.as_enum(kLayerKindNames);
 }
 
 FitSummary read_fit_summary(const Value& v) {
@@ -351,20 +351,10 @@ void write_quantity(std::string& out, const QuantityModels& q, Quantity quantity
 
 }  // namespace
 
-std::string_view to_string(ProvenanceKind kind) {
-  switch (kind) {
-    case ProvenanceKind::measured: return "measured";
-    case ProvenanceKind::third_party: return "third-party";
-    case ProvenanceKind::datasheet: return "datasheet";
-  }
-  return "datasheet";
-}
+std::string_view to_string(ProvenanceKind kind) { return name_of(kProvenanceKindNames, kind); }
 
 std::optional<ProvenanceKind> parse_provenance_kind(std::string_view text) {
-  for (ProvenanceKind k : {ProvenanceKind::measured, ProvenanceKind::third_party, ProvenanceKind::datasheet}) {
-    if (to_string(k) == text) return k;
-  }
-  return std::nullopt;
+  return value_of(kProvenanceKindNames, text);
 }
 
 bool is_measured(const BoardProfile& profile) { return profile.provenance.kind == ProvenanceKind::measured; }

@@ -20,6 +20,9 @@ namespace joules {
 /// Where a profile's data comes from. Only `measured` means measured by joules itself on the
 /// board (`joules profile`); everything else makes the commands that use it say so.
 enum class ProvenanceKind { measured, third_party, datasheet };
+inline constexpr EnumNames<ProvenanceKind, 3> kProvenanceKindNames{{{ProvenanceKind::measured, "measured"},
+                                                                     {ProvenanceKind::third_party, "third-party"},
+                                                                     {ProvenanceKind::datasheet, "datasheet"}}};
 std::string_view to_string(ProvenanceKind kind);  // "measured", "third-party", "datasheet"
 std::optional<ProvenanceKind> parse_provenance_kind(std::string_view text);
 

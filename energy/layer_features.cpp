@@ -6,7 +6,6 @@
 namespace joules {
 namespace {
 
-constexpr std::array<std::string_view, kLayerKindCount> kKindNames{"conv", "depthwise", "fc", "pool"};
 constexpr std::array<std::string_view, kRangeKeyCount> kRangeNames{
     "macs", "in_channels", "filters", "kernel", "stride", "input_size", "in_features", "units"};
 
@@ -30,14 +29,9 @@ KernelClass kernel_class(Size2 kernel, Size2 stride) {
 
 }  // namespace
 
-std::string_view to_string(LayerKind kind) { return kKindNames[static_cast<std::size_t>(kind)]; }
+std::string_view to_string(LayerKind kind) { return name_of(kLayerKindNames, kind); }
 
-std::optional<LayerKind> parse_layer_kind(std::string_view text) {
-  for (LayerKind kind : kLayerKinds) {
-    if (to_string(kind) == text) return kind;
-  }
-  return std::nullopt;
-}
+std::optional<LayerKind> parse_layer_kind(std::string_view text) { return value_of(kLayerKindNames, text); }
 
 std::string_view to_string(RangeKey key) { return kRangeNames[static_cast<std::size_t>(key)]; }
 

@@ -11,6 +11,7 @@
 
 #include "space/analysis.hpp"
 #include "space/layer.hpp"
+#include "util/enum_names.hpp"
 
 namespace joules {
 
@@ -21,6 +22,10 @@ inline constexpr std::array<LayerKind, kLayerKindCount> kLayerKinds{
     LayerKind::conv, LayerKind::depthwise, LayerKind::fc, LayerKind::pool};
 
 /// "conv", "depthwise", "fc", "pool": the keys of board profiles and measurement CSVs.
+inline constexpr EnumNames<LayerKind, kLayerKindCount> kLayerKindNames{{{LayerKind::conv, "conv"},
+                                                                        {LayerKind::depthwise, "depthwise"},
+                                                                        {LayerKind::fc, "fc"},
+                                                                        {LayerKind::pool, "pool"}}};
 std::string_view to_string(LayerKind kind);
 std::optional<LayerKind> parse_layer_kind(std::string_view text);
 

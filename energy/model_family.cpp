@@ -5,7 +5,6 @@
 namespace joules {
 namespace {
 
-constexpr std::array<std::string_view, 3> kFamilyNames{"linear", "stairs", "traffic"};
 constexpr std::array<std::string_view, kTermCount> kTermSuffixes{
     "per_mac",           "per_mac_1x1",        "per_mac_3x3s1", "per_mac_kxk",
     "per_input_element", "per_output_element", "per_weight",    "per_layer"};
@@ -34,14 +33,9 @@ double padded_macs(const LayerFeatures& layer, std::int64_t granularity) {
 
 }  // namespace
 
-std::string_view to_string(ModelFamily family) { return kFamilyNames[static_cast<std::size_t>(family)]; }
+std::string_view to_string(ModelFamily family) { return name_of(kModelFamilyNames, family); }
 
-std::optional<ModelFamily> parse_model_family(std::string_view text) {
-  for (ModelFamily family : kModelFamilies) {
-    if (to_string(family) == text) return family;
-  }
-  return std::nullopt;
-}
+std::optional<ModelFamily> parse_model_family(std::string_view text) { return value_of(kModelFamilyNames, text); }
 
 std::string_view to_string(Quantity quantity) {
   return quantity == Quantity::energy ? "energy" : "latency";

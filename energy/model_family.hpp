@@ -30,6 +30,8 @@ enum class ModelFamily {
 inline constexpr std::array<ModelFamily, 3> kModelFamilies{ModelFamily::linear, ModelFamily::stairs,
                                                             ModelFamily::traffic};
 
+inline constexpr EnumNames<ModelFamily, 3> kModelFamilyNames{
+    {{ModelFamily::linear, "linear"}, {ModelFamily::stairs, "stairs"}, {ModelFamily::traffic, "traffic"}}};
 std::string_view to_string(ModelFamily family);
 std::optional<ModelFamily> parse_model_family(std::string_view text);
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "energy/board_profile.hpp"
+#include "energy/board_reference.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
 #include "util/yaml_writer.hpp"
@@ -16,7 +17,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kObjectiveNames[] = {"accuracy", "energy", "latency", "params", "macs"};
+constexpr EnumNames<Objective, 5> kObjectiveNames{{{Objective::accuracy, "accuracy"},
+                                                    {Objective::energy, "energy"},
+                                                    {Objective::latency, "latency"},
+                                                    {Objective::params, "params"},
+                                                    {Objective::macs, "macs"}}};
+constexpr EnumNames<Algorithm, 2> kAlgorithmNames{{{Algorithm::nsga2, "nsga2"}, {Algorithm::random, "random"}}};
 
 std::string indent(const std::string& yaml_text) {
   std::string out;
@@ -32,17 +38,11 @@ std::string indent(const std::string& yaml_text) {
 }
 
 std::string resolve_board(const yaml::Value& node, const std::string& base_dir) {
-  const std::string board = node.as_string();
-  fs::path path;
-  if (board.find('/') == std::string::npos && !board.ends_with(".yaml")) {
-    path = fs::path(profiles_directory()) / (board + ".yaml");
-  } else {
-    path = fs::path(board).is_absolute() ? fs::path(board) : fs::path(base_dir) / board;
+  try {
+    return resolve_board_profile(node.as_string(), base_dir);
+  } catch (const SpecError& e) {
+    node.fail(e.message());
   }
-  std::error_code ec;
-  const fs::path absolute = fs::weakly_canonical(path, ec);
-  if (ec || !fs::is_regular_file(absolute)) node.fail("no board profile at " + path.string());
-  return absolute.string();
 }
 
 SearchSpaceOptions read_space(const yaml::Value& node, const std::string& base_dir) {
@@ -58,7 +58,7 @@ SearchOptions read_search(const yaml::Value& node) {
   if (!node.defined()) return o;
   node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate"});
   if (node.get("algorithm").defined()) {
-    o.algorithm = static_cast<Algorithm>(node.get("algorithm").as_choice({"nsga2", "random"}));
+    o.algorithm = node.get("algorithm").as_enum(kAlgorithmNames);
   }
   if (node.get("population").defined()) o.population = node.get("population").as_int(2, 100000);
   if (node.get("generations").defined()) o.generations = node.get("generations").as_int(0, 100000);
@@ -68,8 +68,7 @@ SearchOptions read_search(const yaml::Value& node) {
     o.objectives.clear();
     for (std::size_t i = 0; i < objectives.size(); ++i) {
       const yaml::Value item = objectives.at(i);
-      const auto objective = static_cast<Objective>(
-          item.as_choice({kObjectiveNames[0], kObjectiveNames[1], kObjectiveNames[2], kObjectiveNames[3], kObjectiveNames[4]}));
+      const Objective objective = item.as_enum(kObjectiveNames);
       if (std::find(o.objectives.begin(), o.objectives.end(), objective) != o.objectives.end()) {
         item.fail("duplicate objective");
       }
@@ -147,14 +146,9 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
 
 }  // namespace
 
-std::string_view to_string(Objective objective) { return kObjectiveNames[static_cast<int>(objective)]; }
+std::string_view to_string(Objective objective) { return name_of(kObjectiveNames, objective); }
 
-std::string_view to_string(Algorithm algorithm) { return algorithm == Algorithm::nsga2 ? "nsga2" : "random"; }
-
-std::string profiles_directory() {
-  if (const char* dir = std::getenv("JOULES_PROFILES_DIR"); dir && *dir) return dir;
-  return JOULES_PROFILES_DIR;
-}
+std::string_view to_string(Algorithm algorithm) { return name_of(kAlgorithmNames, algorithm); }
 
 SearchConfig parse_search_config(const std::string& text, const std::string& file, const std::string& base_dir) {
   return parse_root(yaml::Value::parse_string(text, file), base_dir);

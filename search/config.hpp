@@ -70,10 +70,6 @@ struct SearchConfig {
   bool operator==(const SearchConfig&) const = default;
 };
 
-/// Where `board: NAME` profiles are looked up: $JOULES_PROFILES_DIR, else the source tree's
-/// profiles/.
-std::string profiles_directory();
-
 /// Reads a search config; relative paths (board, space) are resolved against the config's
 /// directory, a board without '/' or ".yaml" names profiles/NAME.yaml. Throws InputError naming
 /// the file, line and key for any error, before any work starts.

@@ -25,8 +25,7 @@ Size2 read_size2(const Value& v) {
 std::optional<Activation> read_activation(const Value& layer) {
   const Value v = layer.get("activation");
   if (!v.defined()) return std::nullopt;
-  return static_cast<Activation>(v.as_choice(
-      {"none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "hardswish"}));
+  return v.as_enum(kActivationNames);
 }
 
 ConvLayer read_conv(const Value& v, bool last) {
@@ -51,12 +50,10 @@ PoolLayer read_pool(const Value& v) {
     for (const char* unused : {"kernel", "stride", "padding"}) {
       if (v.get(unused).defined()) v.get(unused).fail("not allowed with global: true");
     }
-    pool.op = v.get("op").defined() ? static_cast<PoolOp>(v.get("op").as_choice({"max", "avg"}))
-                                    : PoolOp::avg;
+    pool.op = v.get("op").defined() ? v.get("op").as_enum(kPoolOpNames) : PoolOp::avg;
     return pool;
   }
-  pool.op = v.get("op").defined() ? static_cast<PoolOp>(v.get("op").as_choice({"max", "avg"}))
-                                  : PoolOp::max;
+  pool.op = v.get("op").defined() ? v.get("op").as_enum(kPoolOpNames) : PoolOp::max;
   pool.kernel = read_size2(v.require("kernel"));
   pool.stride = v.get("stride").defined() ? read_size2(v.get("stride")) : pool.kernel;
   if (v.get("padding").defined()) pool.padding = read_size2(v.get("padding"));

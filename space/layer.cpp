@@ -10,29 +10,11 @@ std::string kernel2(Size2 s) { return fmt::format("{}x{}", s.h, s.w); }
 
 }  // namespace
 
-std::string_view to_string(Activation activation) {
-  switch (activation) {
-    case Activation::none: return "none";
-    case Activation::relu: return "relu";
-    case Activation::relu6: return "relu6";
-    case Activation::leaky_relu: return "leaky_relu";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::tanh: return "tanh";
-    case Activation::gelu: return "gelu";
-    case Activation::silu: return "silu";
-    case Activation::hardswish: return "hardswish";
-  }
-  return "none";
-}
+std::string_view to_string(Activation activation) { return name_of(kActivationNames, activation); }
 
-std::optional<Activation> parse_activation(std::string_view name) {
-  for (Activation a : kActivations) {
-    if (to_string(a) == name) return a;
-  }
-  return std::nullopt;
-}
+std::optional<Activation> parse_activation(std::string_view name) { return value_of(kActivationNames, name); }
 
-std::string_view to_string(PoolOp op) { return op == PoolOp::max ? "max" : "avg"; }
+std::string_view to_string(PoolOp op) { return name_of(kPoolOpNames, op); }
 
 std::string_view layer_type(const Layer& layer) {
   switch (layer.index()) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <variant>
 
+#include "util/enum_names.hpp"
+
 namespace joules {
 
 /// A height x width pair (kernel, stride, padding).
@@ -27,6 +29,18 @@ enum class PoolOp { max, avg };
 inline constexpr std::array<Activation, 9> kActivations{
     Activation::none, Activation::relu, Activation::relu6, Activation::leaky_relu, Activation::sigmoid,
     Activation::tanh, Activation::gelu, Activation::silu, Activation::hardswish};
+
+/// Names as written in YAML.
+inline constexpr EnumNames<Activation, 9> kActivationNames{{{Activation::none, "none"},
+                                                            {Activation::relu, "relu"},
+                                                            {Activation::relu6, "relu6"},
+                                                            {Activation::leaky_relu, "leaky_relu"},
+                                                            {Activation::sigmoid, "sigmoid"},
+                                                            {Activation::tanh, "tanh"},
+                                                            {Activation::gelu, "gelu"},
+                                                            {Activation::silu, "silu"},
+                                                            {Activation::hardswish, "hardswish"}}};
+inline constexpr EnumNames<PoolOp, 2> kPoolOpNames{{{PoolOp::max, "max"}, {PoolOp::avg, "avg"}}};
 
 /// Name as written in YAML ("relu", "none", ...).
 std::string_view to_string(Activation activation);

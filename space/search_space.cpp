@@ -91,9 +91,10 @@ std::string join(const auto& values, auto format) {
   return "[" + out + "]";
 }
 
-std::string_view to_string(BlockPool p) {
-  return p == BlockPool::none ? "none" : (p == BlockPool::max ? "max" : "avg");
-}
+constexpr EnumNames<BlockPool, 3> kBlockPoolNames{
+    {{BlockPool::none, "none"}, {BlockPool::max, "max"}, {BlockPool::avg, "avg"}}};
+
+std::string_view to_string(BlockPool p) { return name_of(kBlockPoolNames, p); }
 
 }  // namespace
 
@@ -117,7 +118,7 @@ SearchSpaceOptions parse_search_space(const yaml::Value& root) {
     if (b.get("batch_norm").defined()) o.batch_norm = read_bools(b.get("batch_norm"));
     if (b.get("pool").defined()) {
       o.pool = read_list(b.get("pool"), [](const yaml::Value& x) {
-        return static_cast<BlockPool>(x.as_choice({"none", "max", "avg"}));
+        return x.as_enum(kBlockPoolNames);
       });
     }
     if (b.get("pool_kernel").defined()) o.pool_kernel = b.get("pool_kernel").as_int();

@@ -11,6 +11,7 @@
 
 #include "space/architecture.hpp"
 #include "train/image_decode.hpp"
+#include "util/enum_names.hpp"
 
 namespace joules {
 
@@ -29,6 +30,10 @@ enum class DatasetKind {
 };
 
 /// "fashion-mnist", "mnist-idx", "cifar10" or "image-folder": the name used in YAML and on the command line.
+inline constexpr EnumNames<DatasetKind, 4> kDatasetKindNames{{{DatasetKind::fashion_mnist, "fashion-mnist"},
+                                                              {DatasetKind::mnist_idx, "mnist-idx"},
+                                                              {DatasetKind::cifar10, "cifar10"},
+                                                              {DatasetKind::image_folder, "image-folder"}}};
 std::string_view to_string(DatasetKind kind);
 
 /// Where the data comes from and how the training set is split.

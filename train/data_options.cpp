@@ -8,19 +8,7 @@
 
 namespace joules {
 
-std::string_view to_string(DatasetKind kind) {
-  switch (kind) {
-    case DatasetKind::fashion_mnist:
-      return "fashion-mnist";
-    case DatasetKind::mnist_idx:
-      return "mnist-idx";
-    case DatasetKind::cifar10:
-      return "cifar10";
-    case DatasetKind::image_folder:
-      return "image-folder";
-  }
-  return "?";
-}
+std::string_view to_string(DatasetKind kind) { return name_of(kDatasetKindNames, kind); }
 
 DataOptions parse_data_options(const yaml::Value& node) {
   DataOptions o;
@@ -29,7 +17,7 @@ DataOptions parse_data_options(const yaml::Value& node) {
   node.allow_keys({"kind", "path", "validation_size", "split_seed", "resize", "cache_dir", "skip_bad_images",
                    "class_names"});
   if (const auto v = node.get("kind"); v.defined()) {
-    o.kind = static_cast<DatasetKind>(v.as_choice({"fashion-mnist", "mnist-idx", "cifar10", "image-folder"}));
+    o.kind = v.as_enum(kDatasetKindNames);
   }
   for (const char* key : {"resize", "cache_dir", "skip_bad_images", "class_names"}) {
     if (const auto v = node.get(key); v.defined() && o.kind != DatasetKind::image_folder) {
@@ -37,7 +25,7 @@ DataOptions parse_data_options(const yaml::Value& node) {
     }
   }
   if (const auto v = node.get("resize"); v.defined()) {
-    o.resize = static_cast<ImageResize>(v.as_choice({"stretch", "shorter-side"}));
+    o.resize = v.as_enum(kImageResizeNames);
   }
   if (const auto v = node.get("cache_dir"); v.defined()) {
     o.cache_dir = v.as_string();
@@ -64,19 +52,8 @@ DataOptions parse_data_options(const yaml::Value& node) {
 
 std::string to_yaml(const DataOptions& o) {
   std::string out = fmt::format("kind: {}\n", to_string(o.kind));
-  // Quoted so that any path (spaces, colons, '#') reads back unchanged.
-  std::string quoted;
-  for (char c : o.path) {
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      quoted += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    } else {
-      quoted += c;
-    }
-  }
-  out += fmt::format("path: \"{}\"\n", quoted);
+  // Quoted as needed so that any path (spaces, colons, '#') reads back unchanged.
+  out += fmt::format("path: {}\n", yaml_scalar(o.path));
   out += fmt::format("validation_size: {}\n", o.validation_size);
   out += fmt::format("split_seed: {}\n", o.split_seed);
   if (o.kind == DatasetKind::image_folder) {

@@ -112,9 +112,7 @@ Taps taps(std::int64_t in, double start, double span, std::int64_t out) {
 
 }  // namespace
 
-std::string_view to_string(ImageResize resize) {
-  return resize == ImageResize::stretch ? "stretch" : "shorter-side";
-}
+std::string_view to_string(ImageResize resize) { return name_of(kImageResizeNames, resize); }
 
 DecodedImage decode_image(std::string_view bytes, std::int64_t channels) {
   if (channels != 1 && channels != 3) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "space/architecture.hpp"
+#include "util/enum_names.hpp"
 
 namespace joules {
 
@@ -19,6 +20,9 @@ enum class ImageResize {
 };
 
 /// "stretch" or "shorter-side", as in YAML.
+inline constexpr EnumNames<ImageResize, 2> kImageResizeNames{
+    {{ImageResize::stretch, "stretch"}, {ImageResize::shorter_side, "shorter-side"}}};
+
 std::string_view to_string(ImageResize resize);
 
 /// A decoded image: interleaved rows (height x width x channels), channels 1 (grey) or 3 (RGB).

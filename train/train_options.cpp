@@ -17,20 +17,16 @@ void require(bool ok, const char* key, const std::string& message) {
 
 }  // namespace
 
-std::string_view to_string(OptimizerKind kind) { return kind == OptimizerKind::sgd ? "sgd" : "adam"; }
+std::string_view to_string(OptimizerKind kind) { return name_of(kOptimizerNames, kind); }
 
-std::string_view to_string(TrainDevice device) { return device == TrainDevice::cuda ? "cuda" : "cpu"; }
+std::string_view to_string(LrSchedule schedule) { return name_of(kLrScheduleNames, schedule); }
 
-std::string_view to_string(LrSchedule schedule) {
-  switch (schedule) {
-    case LrSchedule::constant:
-      return "constant";
-    case LrSchedule::cosine:
-      return "cosine";
-    case LrSchedule::linear:
-      return "linear";
-  }
-  return "?";
+std::span<const std::string_view> training_option_keys() {
+  static constexpr std::string_view keys[] = {
+      "epochs",       "steps",      "train_samples", "batch_size",    "optimizer",       "learning_rate", "schedule",
+      "momentum",     "adam_beta1", "adam_beta2",    "adam_epsilon",  "weight_decay",    "seed",          "threads",
+      "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps", "device"};
+  return keys;
 }
 
 std::string_view to_string(TrainStatus status) {
@@ -80,10 +76,10 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   TrainOptions o;
   if (!node.defined() || node.is_null()) return o;
   if (!node.is_map()) node.fail("expected a map of training options (epochs, batch_size, optimizer, ...)");
-  node.allow_keys({"epochs", "steps", "train_samples", "batch_size", "optimizer", "learning_rate", "schedule",
-                   "momentum", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "seed", "threads",
-                   "time_budget_s", "evaluate_test", "eval_batch_size", "loss_every_steps", "device",
-                   "augment"});
+  // The flat keys (each has a `joules train` flag) and the nested augment map.
+  std::vector<std::string_view> keys(training_option_keys().begin(), training_option_keys().end());
+  keys.push_back("augment");
+  node.allow_keys(keys);
   const auto integer = [&](const char* key, auto& field, std::int64_t lo, std::int64_t hi) {
     if (const auto v = node.get(key); v.defined())
       field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
@@ -96,10 +92,10 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   integer("train_samples", o.train_samples, 0, INT64_MAX);
   integer("batch_size", o.batch_size, 1, INT64_MAX);
   if (const auto v = node.get("optimizer"); v.defined()) {
-    o.optimizer = static_cast<OptimizerKind>(v.as_choice({"sgd", "adam"}));
+    o.optimizer = v.as_enum(kOptimizerNames);
   }
   if (const auto v = node.get("schedule"); v.defined()) {
-    o.schedule = static_cast<LrSchedule>(v.as_choice({"constant", "cosine", "linear"}));
+    o.schedule = v.as_enum(kLrScheduleNames);
   }
   // Ranges are checked once, by validate(), and reported at the key's line below.
   const double inf = HUGE_VAL;
@@ -116,7 +112,7 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   integer("eval_batch_size", o.eval_batch_size, 1, INT64_MAX);
   integer("loss_every_steps", o.loss_every_steps, 1, INT64_MAX);
   if (const auto v = node.get("device"); v.defined()) {
-    o.device = static_cast<TrainDevice>(v.as_choice({"cpu", "cuda"}));
+    o.device = v.as_enum(kComputeDeviceNames);
   }
   if (const auto a = node.get("augment"); a.defined() && !a.is_null()) {
     if (!a.is_map()) a.fail("expected a map with crop_padding, horizontal_flip");

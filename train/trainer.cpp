@@ -82,7 +82,7 @@ class Trainer {
         o_(options),
         hooks_(hooks),
         result_(result),
-        device_(options.device == TrainDevice::cuda ? torch::kCUDA : torch::kCPU) {}
+        device_(options.device == ComputeDevice::cuda ? torch::kCUDA : torch::kCPU) {}
 
   void run() {
     Rng rng(o_.seed);
@@ -271,8 +271,8 @@ void check_compatible(const TrainOptions& options, const Data& data) {
   check_device(options.device);
 }
 
-void check_device(TrainDevice device) {
-  if (device == TrainDevice::cuda && !torch::cuda::is_available()) {
+void check_device(ComputeDevice device) {
+  if (device == ComputeDevice::cuda && !torch::cuda::is_available()) {
     throw SpecError("device", fmt::format("cuda asked, but LibTorch {} sees no CUDA device (a CPU-only build, "
                                           "or no GPU here)", TORCH_VERSION));
   }

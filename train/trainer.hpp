@@ -17,12 +17,15 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "space/architecture.hpp"
 #include "train/data.hpp"
+#include "util/compute_device.hpp"
+#include "util/enum_names.hpp"
 
 namespace joules {
 
@@ -33,13 +36,12 @@ enum class LrSchedule {
   linear,    // linear decay from the learning rate to 0 over the run's steps
 };
 
-/// Where a training runs. cuda needs a CUDA-enabled LibTorch and a GPU (see docs/building.md, "GPU
-/// hosts"); Debian's LibTorch is CPU-only.
-enum class TrainDevice { cpu, cuda };
+inline constexpr EnumNames<OptimizerKind, 2> kOptimizerNames{{{OptimizerKind::sgd, "sgd"}, {OptimizerKind::adam, "adam"}}};
+inline constexpr EnumNames<LrSchedule, 3> kLrScheduleNames{
+    {{LrSchedule::constant, "constant"}, {LrSchedule::cosine, "cosine"}, {LrSchedule::linear, "linear"}}};
 
 std::string_view to_string(OptimizerKind kind);
 std::string_view to_string(LrSchedule schedule);
-std::string_view to_string(TrainDevice device);
 
 /// Random changes to training batches (never to validation or test batches), drawn per
 /// sample and epoch from the training seed. Default: none.
@@ -99,12 +101,16 @@ struct TrainOptions {
   /// cpu, or cuda: the weights are drawn on the CPU from the seeded generator and moved, and
   /// batches are copied to the GPU; dropout masks then come from CUDA's generator, so runs with
   /// dropout are not bit-reproducible on a GPU.
-  TrainDevice device = TrainDevice::cpu;
+  ComputeDevice device = ComputeDevice::cpu;
   /// Augmentation of the training batches (`augment: {crop_padding, horizontal_flip}`).
   AugmentOptions augment;
 
   bool operator==(const TrainOptions&) const = default;
 };
+
+/// The keys of a config's `training:` section (TrainOptions' fields but save_path), in the
+/// order to_yaml() writes them. `joules train` has a flag for each (`--batch-size`).
+std::span<const std::string_view> training_option_keys();
 
 /// Throws SpecError (key as in YAML, e.g. "batch_size") naming the bad value and the range.
 void validate(const TrainOptions& options);
@@ -199,6 +205,6 @@ std::string class_source(const Data& data);
 void check_compatible(const TrainOptions& options, const Data& data);
 
 /// Throws SpecError("device") for cuda where LibTorch sees no CUDA device.
-void check_device(TrainDevice device);
+void check_device(ComputeDevice device);
 
 }  // namespace joules

@@ -162,6 +162,10 @@ std::vector<std::string> Value::keys() const {
 }
 
 void Value::allow_keys(std::initializer_list<std::string_view> allowed) const {
+  allow_keys(std::span<const std::string_view>(allowed.begin(), allowed.size()));
+}
+
+void Value::allow_keys(std::span<const std::string_view> allowed) const {
   for (const std::string& key : keys()) {
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
@@ -222,6 +226,10 @@ std::string Value::as_string() const {
 }
 
 std::size_t Value::as_choice(std::initializer_list<std::string_view> options) const {
+  return as_choice(std::span<const std::string_view>(options.begin(), options.size()));
+}
+
+std::size_t Value::as_choice(std::span<const std::string_view> options) const {
   std::string expected;
   for (std::string_view o : options) expected += (expected.empty() ? "" : ", ") + std::string(o);
   const std::string text = scalar_text("one of: " + expected);

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "util/enum_names.hpp"
 #include "util/input_error.hpp"
 
 namespace YAML {
@@ -52,6 +54,7 @@ class Value {
   std::vector<std::string> keys() const;
   /// Throws naming the first key of this map that is not in `allowed`.
   void allow_keys(std::initializer_list<std::string_view> allowed) const;
+  void allow_keys(std::span<const std::string_view> allowed) const;
 
   /// A plain (unquoted) decimal integer in [lo, hi].
   std::int64_t as_int(std::int64_t lo = INT64_MIN, std::int64_t hi = INT64_MAX) const;
@@ -61,6 +64,13 @@ class Value {
   std::string as_string() const;
   /// One of `options` (a scalar); returns its index.
   std::size_t as_choice(std::initializer_list<std::string_view> options) const;
+  std::size_t as_choice(std::span<const std::string_view> options) const;
+  /// One of the names of an enum's table (util/enum_names.hpp); returns its value.
+  template <class Enum, std::size_t N>
+  Enum as_enum(const EnumNames<Enum, N>& names) const {
+    const std::array<std::string_view, N> options = names_only(names);
+    return names[as_choice(std::span<const std::string_view>(options))].value;
+  }
 
   /// Throws InputError at this node.
   [[noreturn]] void fail(const std::string& message) const;

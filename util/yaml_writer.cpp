@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include <fmt/format.h>
+
 namespace joules {
 
 std::string yaml_scalar(std::string_view text) {
@@ -15,6 +17,11 @@ std::string yaml_scalar(std::string_view text) {
     if (c == '"' || c == '\\') out += '\\';
     if (c == '\n') {
       out += "\\n";
+      continue;
+    }
+    // Other control characters as YAML's \xNN escape: raw, the reader rejects or alters them.
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
       continue;
     }
     out += c;

@@ -9,7 +9,7 @@ namespace joules {
 
 /// `text` as a YAML scalar: plain when it is a safe identifier-like word (letters, digits,
 /// '_', '-', '.', not starting with a digit or '-', and not true/false/null), otherwise
-/// double-quoted with '"', '\\' and newlines escaped.
+/// double-quoted with '"', '\\', newlines and other control characters escaped.
 std::string yaml_scalar(std::string_view text);
 
 }  // namespace joules

@@ -171,20 +171,20 @@ void read_pool_block(const Value& block, const std::string& family, GridBuilder&
   // Stride 0 stands for "as the kernel", the default.
   const auto strides = int_values_or(block, "stride", 1, kMaxSize, 0);
   const auto paddings = int_values_or(block, "padding", 0, kMaxSize, 0);
-  std::vector<std::int64_t> ops;  // 0 max, 1 avg
+  std::vector<std::int64_t> ops;  // PoolOp values
   const Value op = block.get("op");
   if (!op.defined()) {
-    ops.push_back(0);
+    ops.push_back(static_cast<std::int64_t>(PoolOp::max));
   } else if (op.is_sequence()) {
     if (op.size() == 0) op.fail("expected at least one of max, avg");
-    for (std::size_t i = 0; i < op.size(); ++i) ops.push_back(static_cast<std::int64_t>(op.at(i).as_choice({"max", "avg"})));
+    for (std::size_t i = 0; i < op.size(); ++i) ops.push_back(static_cast<std::int64_t>(op.at(i).as_enum(kPoolOpNames)));
   } else {
-    ops.push_back(static_cast<std::int64_t>(op.as_choice({"max", "avg"})));
+    ops.push_back(static_cast<std::int64_t>(op.as_enum(kPoolOpNames)));
   }
   for_each_combination(block, {sizes, channels, kernels, strides, paddings, ops}, out.size(),
                        [&](const std::vector<std::int64_t>& v) {
                          PoolLayer pool;
-                         pool.op = v[5] == 0 ? PoolOp::max : PoolOp::avg;
+                         pool.op = static_cast<PoolOp>(v[5]);
                          pool.kernel = Size2::square(v[2]);
                          pool.stride = Size2::square(v[3] == 0 ? v[2] : v[3]);
                          pool.padding = Size2::square(v[4]);

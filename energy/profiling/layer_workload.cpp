@@ -24,14 +24,6 @@ struct LayerState {
 
 }  // namespace
 
-std::string_view to_string(ComputeDevice device) { return device == ComputeDevice::cpu ? "cpu" : "cuda"; }
-
-std::optional<ComputeDevice> parse_compute_device(std::string_view text) {
-  if (text == "cpu") return ComputeDevice::cpu;
-  if (text == "cuda") return ComputeDevice::cuda;
-  return std::nullopt;
-}
-
 bool cuda_available() { return torch::cuda::is_available(); }
 
 std::string torch_version() { return fmt::format("LibTorch {}", TORCH_VERSION); }

@@ -17,14 +17,11 @@
 #include "energy/profiling/protocol.hpp"
 #include "space/architecture.hpp"
 #include "space/layer.hpp"
+#include "util/compute_device.hpp"
 
 namespace joules::profiling {
 
-enum class ComputeDevice { cpu, cuda };
-
-/// "cpu", "cuda".
-std::string_view to_string(ComputeDevice device);
-std::optional<ComputeDevice> parse_compute_device(std::string_view text);
+// The device type is util/compute_device.hpp's, shared with training.
 
 /// True when this LibTorch was built with CUDA and sees at least one GPU.
 bool cuda_available();

@@ -110,5 +110,25 @@ TEST(EstimateCommandTest, BadInputExitsTwoWithOneErrorLine) {
   EXPECT_THAT(r.err, HasSubstr("--board is required"));
 }
 
+TEST(EstimateCommandTest, BoardIsAProfilePathOrABoardNameAsInASearchConfig) {
+  const std::string arch = kArchitectures + "lenet5.yaml";
+  const CommandResult by_path = run_joules({"estimate", arch, "--board", kNano, "--json"});
+  ASSERT_EQ(by_path.exit_code, 0) << by_path.err;
+  // A name without '/' or ".yaml" is profiles/NAME.yaml.
+  const CommandResult by_name = run_joules({"estimate", arch, "--board", "jetson-nano", "--json"});
+  ASSERT_EQ(by_name.exit_code, 0) << by_name.err;
+  EXPECT_EQ(by_name.out, by_path.out);
+
+  const CommandResult unknown = run_joules({"estimate", arch, "--board", "no-such-board"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, StartsWith("error: command line: --board: no board profile at "));
+  EXPECT_THAT(unknown.err, HasSubstr("profiles/no-such-board.yaml (see joules estimate --help)\n"));
+  EXPECT_EQ(std::count(unknown.err.begin(), unknown.err.end(), '\n'), 1);
+
+  const CommandResult missing_file = run_joules({"estimate", arch, "--board", "/no/such/board.yaml"});
+  EXPECT_EQ(missing_file.exit_code, 2);
+  EXPECT_THAT(missing_file.err, HasSubstr("--board: no board profile at /no/such/board.yaml"));
+}
+
 }  // namespace
 }  // namespace joules::testing

@@ -73,6 +73,40 @@ TEST(FitCommandTest, FitsPerLayerMeasurementsIntoAProfileThatEstimates) {
   EXPECT_NEAR(nlohmann::json::parse(r.out)["energy_mj"].get<double>(), 5e-7 * macs + 0.2, 1e-6);
 }
 
+TEST(FitCommandTest, JsonPrintsOneSummaryOfWhatWasWrittenAndTheFitQuality) {
+  TempDir dir;
+  const std::string csv = dir.write("m/layers.csv", layers_csv());
+  const std::string provenance = dir.write("m/provenance.yaml", kProvenance);
+  const std::string out = (dir.path() / "lab.yaml").string();
+  const std::string plot = (dir.path() / "fit.svg").string();
+  // --board takes a profile path too: its file name is the board's name.
+  const CommandResult r = run_joules({"fit", "--layers", csv, "--provenance", provenance, "--out", out, "--model",
+                                      "linear", "--plot", plot, "--board", "profiles/renamed.yaml", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);  // one object, nothing else on stdout
+  EXPECT_EQ(j["profile"], out);
+  EXPECT_EQ(j["board"], "renamed");
+  EXPECT_EQ(j["provenance"], "measured");
+  EXPECT_EQ(j["data"], csv);
+  EXPECT_EQ(j["rows"], 40);
+  EXPECT_EQ(j["written"], nlohmann::json::array({out, plot}));
+  ASSERT_GE(j["fits"].size(), 2u);
+  bool conv = false;
+  for (const auto& f : j["fits"]) {
+    EXPECT_EQ(f["family"], "linear");
+    EXPECT_LT(f["mape_pct"].get<double>(), 0.01);
+    EXPECT_GT(f["r2"].get<double>(), 0.999);
+    EXPECT_GT(f["points"].get<int>(), 0);
+    if (f["quantity"] == "energy" && f["kinds"] == nlohmann::json::array({"conv"})) {
+      conv = true;
+      EXPECT_EQ(f["points"], 30);
+    }
+  }
+  EXPECT_TRUE(conv) << r.out;
+  EXPECT_THAT(read(out), HasSubstr("board: renamed"));
+  EXPECT_TRUE(std::filesystem::exists(plot));
+}
+
 TEST(FitCommandTest, FitsPerNetworkMeasurements) {
   TempDir dir;
   std::string csv = "arch,family,group,gpu_energy_mj,latency_ms\n";

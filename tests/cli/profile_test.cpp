@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "energy/measurements.hpp"
 #include "energy/profiling/grid.hpp"
@@ -125,6 +126,36 @@ TEST_F(ProfileCommandTest, ProfilesAGridAndFitsAProfileLabelledAsAnEstimateWithI
       {"estimate", std::string(JOULES_SOURCE_DIR) + "/configs/architectures/lenet5.yaml", "--board", profile});
   ASSERT_EQ(estimate.exit_code, 0) << estimate.err;
   EXPECT_THAT(estimate.out, StartsWith("NOTICE: profile cli-test's energy figures are an ESTIMATE"));
+}
+
+TEST_F(ProfileCommandTest, JsonPrintsOneSummaryAndBoardTakesAProfilePath) {
+  std::vector<std::string> a = args();
+  ASSERT_EQ(a[1], "--board");
+  a[2] = "profiles/cli-test.yaml";  // a profile's path names the board cli-test
+  a.push_back("--json");
+  CommandResult r = run_joules(a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);  // one object, nothing else on stdout
+  EXPECT_EQ(j["board"], "cli-test");
+  EXPECT_EQ(j["csv"], csv().string());
+  EXPECT_EQ(j["provenance"], (std::filesystem::path(out_) / "provenance.yaml").string());
+  EXPECT_EQ(j["grid_points"], kGridPoints);
+  EXPECT_EQ(j["measured"], kGridPoints);
+  EXPECT_EQ(j["already_measured"], 0);
+  EXPECT_EQ(j["left"], 0);
+  EXPECT_EQ(j["estimate"], true);
+  EXPECT_EQ(j["interrupted"], false);
+  EXPECT_GE(j["seconds"].get<double>(), 0.0);
+  EXPECT_THAT(read(std::filesystem::path(out_) / "provenance.yaml"), HasSubstr("board: cli-test"));
+  expect_each_point_once();
+
+  // Run again (the name this time): the same board, nothing left to measure.
+  a[2] = "cli-test";
+  r = run_joules(a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["measured"], 0);
+  EXPECT_EQ(j["already_measured"], kGridPoints);
 }
 
 TEST_F(ProfileCommandTest, AKilledRunRunAgainMeasuresEveryPointExactlyOnce) {
@@ -249,7 +280,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadRun{"Repeats", {"--repeats", "0"}, nullptr, "--repeats: repeats must be at least 1, got 0"},
         BadRun{"Window", {"--min-window-s", "0"}, nullptr, "--min-window-s: min_window_s must be a positive number"},
         BadRun{"Threads", {"--threads", "0"}, nullptr, "--threads"},
-        BadRun{"Board", {"--board", "a/b"}, nullptr, "--board: expected a board name without '/', got 'a/b'"},
+        BadRun{"Board", {"--board", "profiles/"}, nullptr,
+               "--board: expected a board name or a profile path (profiles/NAME.yaml), got 'profiles/' "
+               "(see joules profile --help)"},
         BadRun{"Rails", {"--rails", "VDD_IN"}, nullptr, "--rails: timer-estimate sensor has no rail 'VDD_IN' (rails: estimate)"},
         BadRun{"CalibrationFile", {"--calibration", "DIR/cal.csv"}, nullptr, "cal.csv:3: internal_mw:", 2,
                "rail,internal_mw,external_mw\nestimate,1000,1100\nestimate,lots,1200\n"},

@@ -145,7 +145,7 @@ TEST_F(SensorsCommandTest, FailedRailIsShownWithItsError) {
 TEST_F(SensorsCommandTest, BadOptionsAreUsageErrors) {
   CommandResult r = run_joules({"sensors", "--sysfs-root", "/no/such/root"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: --sysfs-root: /no/such/root: no such directory\n");
+  EXPECT_EQ(r.err, "error: --sysfs-root: /no/such/root: no such directory (see joules sensors --help)\n");
   r = run_joules({"sensors", "--estimate-power-mw", "-3"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--estimate-power-mw: must be a positive number of mW, got -3"));

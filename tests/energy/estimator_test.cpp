@@ -113,14 +113,17 @@ TEST(EstimatorTest, GivesTheSameAnswerFromManyThreadsAtOnce) {
 TEST(EstimatorTest, RejectsAProfileWithoutAConvModel) {
   BoardProfile p = sample_profile();
   p.energy.layers[static_cast<std::size_t>(LayerKind::conv)].reset();
-  EXPECT_THROW(EnergyEstimator{p}, std::invalid_argument);
+  EXPECT_THAT([&] { EnergyEstimator{p}; },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  ::testing::HasSubstr("board profile " + p.board + " has no conv energy model")));
 }
 
 TEST(EstimatorTest, RejectsAnImpossibleArchitecture) {
   const EnergyEstimator estimator(sample_profile());
   Architecture arch = small_net();
   std::get<ConvLayer>(arch.layers[0]).kernel = Size2::square(99);
-  EXPECT_THROW(estimator.estimate(arch), SpecError);
+  EXPECT_THAT([&] { estimator.estimate(arch); },
+              ::testing::ThrowsMessage<SpecError>(::testing::HasSubstr("kernel 99x99 is larger than the padded input")));
 }
 
 }  // namespace

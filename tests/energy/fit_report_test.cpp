@@ -49,7 +49,8 @@ TEST(FitReportTest, SweepPlotDrawsEachSweepWithItsFittedModel) {
 
   const LayerMeasurementSet no_latency = sweeps(/*with_latency=*/false);
   const BoardFit energy_only = fit_layer_measurements(no_latency, {.board = "b", .provenance = {}}, options);
-  EXPECT_THROW(fit_sweep_svg(energy_only, no_latency, Quantity::latency), std::invalid_argument);
+  EXPECT_THAT([&] { fit_sweep_svg(energy_only, no_latency, Quantity::latency); },
+              ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("the fit has no latency to plot")));
   EXPECT_THAT(fit_sweep_svg(energy_only, no_latency, Quantity::energy), Not(HasSubstr("latency")));
 }
 

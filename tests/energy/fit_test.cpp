@@ -321,7 +321,9 @@ TEST(MeasureQualityTest, ComputesRelativeErrorsAndTheBand) {
   EXPECT_NEAR(q.rmspe_pct, std::sqrt((100 + 100 + 0 + 625) / 4.0), 1e-2);
   EXPECT_GT(q.band_high, 1.0);
   EXPECT_LT(q.band_low, 1.0);
-  EXPECT_THROW(measure_quality(measured, std::vector<double>{1.0}, 0.9), std::invalid_argument);
+  EXPECT_THAT([&] { measure_quality(measured, std::vector<double>{1.0}, 0.9); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  ::testing::HasSubstr("needs as many predictions as measurements")));
 }
 
 }  // namespace

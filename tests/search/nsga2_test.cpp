@@ -348,10 +348,13 @@ TEST_F(Nsga2Test, AnyPopulationSizeFromTwoWorks) {
 }
 
 TEST_F(Nsga2Test, PopulationIsKeptBestFirst) {
+  // After the initial population and one generation, 30 random genomes still span several
+  // fronts, so the order below says something (on one rank it would hold whatever the order).
   Nsga2<IntegerProblem> optimizer(IntegerProblem{}, {.population_size = 30, .seed = 8});
-  for (int generation = 0; generation < 4; ++generation) tell_all(optimizer, in_order(30));
+  for (int generation = 0; generation < 2; ++generation) tell_all(optimizer, in_order(30));
   const auto& population = optimizer.population();
   const auto ranks = non_dominated_sort(objectives_of(population), violations_of(population)).rank;
+  ASSERT_GE(*std::max_element(ranks.begin(), ranks.end()), 2u) << "too few fronts for the test to mean anything";
   EXPECT_TRUE(std::is_sorted(ranks.begin(), ranks.end()));
 }
 

@@ -132,19 +132,27 @@ TEST_F(SearchSpaceTest, EncodeInvertsDecode) {
 
 TEST_F(SearchSpaceTest, EncodeRejectsArchitecturesOutsideTheSpace) {
   const Architecture lenet = load_architecture(std::string(JOULES_SOURCE_DIR) + "/configs/architectures/lenet5.yaml");
-  EXPECT_THROW(space.encode(lenet), std::invalid_argument);  // no padding on its 2nd conv
+  // No padding on its 2nd conv.
+  EXPECT_THAT([&] { space.encode(lenet); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  ::testing::HasSubstr("architecture is not in the search space")));
   Rng rng(1);
   Architecture other_input = space.sample_architecture(rng);
   other_input.input.height = 32;
-  EXPECT_THROW(space.encode(other_input), std::invalid_argument);
+  EXPECT_THAT([&] { space.encode(other_input); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  ::testing::HasSubstr("architecture input differs from the search space's input")));
 }
 
 TEST_F(SearchSpaceTest, DecodeRejectsMalformedGenomes) {
   Genome g(space.genome_length(), 0);
   EXPECT_NO_THROW(space.decode(g));
   g[1] = 99;
-  EXPECT_THROW(space.decode(g), std::invalid_argument);
-  EXPECT_THROW(space.decode(Genome{0, 1}), std::invalid_argument);
+  EXPECT_THAT([&] { space.decode(g); }, ::testing::ThrowsMessage<std::invalid_argument>(::testing::HasSubstr(
+                                             "gene 1 is 99, expected a value in [0, ")));
+  EXPECT_THAT([&] { space.decode(Genome{0, 1}); },
+              ::testing::ThrowsMessage<std::invalid_argument>(::testing::HasSubstr(
+                  "genome has 2 genes, this search space needs " + std::to_string(space.genome_length()))));
 }
 
 TEST(SearchSpaceEdgeTest, TinyInputsSkipPoolingAndStayValid) {

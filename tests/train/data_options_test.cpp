@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "train/data.hpp"
+#include "util/yaml_writer.hpp"
 #include "util/input_error.hpp"
 #include "util/yaml_reader.hpp"
 #include "tests/train/config_text.hpp"
@@ -44,6 +45,10 @@ TEST(DataOptionsTest, ToYamlReadsBackTheSameOptions) {
   const std::string yaml = testing::yaml_section("data", to_yaml(o));
   EXPECT_EQ(parse(yaml), o) << yaml;
   EXPECT_THAT(to_yaml(DataOptions{}), HasSubstr("/usr/share/datasets/fashion-mnist"));
+  // Quoted by util's yaml_scalar, as every string joules writes into YAML.
+  o.path = "/data/tab\there/bell\a";
+  EXPECT_THAT(to_yaml(o), HasSubstr("path: " + yaml_scalar(o.path) + "\n"));
+  EXPECT_EQ(parse(testing::yaml_section("data", to_yaml(o))), o);
 }
 
 TEST(DataOptionsTest, ImageFolderKeysAreReadAndWrittenBack) {

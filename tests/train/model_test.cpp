@@ -225,7 +225,9 @@ TEST(WeightsFileTest, RoundTripsThroughSaveAndLoad) {
     EXPECT_THAT(e.what(), HasSubstr(path));
     EXPECT_THAT(e.what(), HasSubstr("layers.0.weight has shape 16x1x3x3, the network expects 6x1x5x5"));
   }
-  EXPECT_THROW(load_weights(other, (dir.path() / "missing.pt").string()), std::runtime_error);
+  const std::string missing = (dir.path() / "missing.pt").string();
+  EXPECT_THAT([&] { load_weights(other, missing); },
+              ::testing::ThrowsMessage<std::runtime_error>(HasSubstr(missing + ": cannot open weights file")));
 }
 
 TEST(WeightsFileTest, PythonTorchLoadReadsIt) {

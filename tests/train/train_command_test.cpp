@@ -1,7 +1,9 @@
 // `joules train` as a user runs it, on a small dataset written by the test: results, JSON,
 // --save, --config with command-line overrides, and exit codes with one error line.
 
+#include <algorithm>
 #include <filesystem>
+#include <string_view>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include "tests/cli/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/train/dataset_files.hpp"
+#include "train/trainer.hpp"
 
 namespace joules::testing {
 namespace {
@@ -97,10 +100,59 @@ TEST_F(TrainCommandTest, CommandLineOverridesTheConfig) {
   EXPECT_EQ(j["samples_seen"], 20);
 }
 
+TEST_F(TrainCommandTest, EveryTrainingKeyHasAFlag) {
+  const CommandResult r = run_joules({"train", "--help"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(training_option_keys().empty());
+  for (std::string_view key : training_option_keys()) {
+    std::string flag = "--" + std::string(key);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    // The whole flag, not the start of a longer one ("--steps" in "--loss-every-steps" is fine).
+    EXPECT_THAT(r.out, ::testing::ContainsRegex(" " + flag + "([^a-z0-9_-]|$)")) << "training key " << key;
+  }
+}
+
+TEST_F(TrainCommandTest, TheOptimizerEvaluationAndLossCurveFlagsApply) {
+  // Adam with its own betas and epsilon, a loss-curve point every 4 steps, evaluation batches
+  // of 7.
+  CommandResult r = run_joules(args({"--steps", "12", "--json", "--optimizer", "adam", "--learning-rate", "0.01",
+                                     "--adam-beta1", "0.8", "--adam-beta2", "0.99", "--adam-epsilon", "1e-6",
+                                     "--loss-every-steps", "4", "--eval-batch-size", "7", "--no-test"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["loss_curve"].size(), 3u);
+  EXPECT_TRUE(j["test_accuracy"].is_null());
+
+  for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--adam-beta1", "--adam-beta1: must be in [0, 1), got 1.5"},
+           {"--adam-beta2", "--adam-beta2: must be in [0, 1), got 1.5"},
+           {"--adam-epsilon", "--adam-epsilon: must be a number > 0, got -1"},
+           {"--eval-batch-size", "--eval-batch-size: must be >= 1, got 0"},
+           {"--loss-every-steps", "--loss-every-steps: must be >= 1, got 0"}}) {
+    const std::string value = flag == "--adam-epsilon" ? "-1" : flag.starts_with("--adam") ? "1.5" : "0";
+    r = run_joules(args({flag, value}));
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_EQ(r.err, "error: command line: " + message + " (see joules train --help)\n");
+  }
+
+  // evaluate_test: false in the config turns the test set off; --evaluate-test turns it on.
+  const std::string config = dir_.write("no-test.yaml",
+                                        "training:\n  steps: 3\n  evaluate_test: false\n"
+                                        "data:\n  kind: mnist-idx\n  path: " +
+                                            (dir_.path() / "data").string() + "\n  validation_size: 30\n");
+  r = run_joules({"train", arch_, "--config", config, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["test_accuracy"].is_null());
+  r = run_joules({"train", arch_, "--config", config, "--json", "--evaluate-test"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["test_accuracy"].is_number());
+}
+
 TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
   CommandResult r = run_joules(args({"--batch-size", "0"}));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: command line: --batch-size: must be >= 1, got 0\n");
+  EXPECT_EQ(r.err, "error: command line: --batch-size: must be >= 1, got 0 (see joules train --help)\n");
 
   const std::string wide = dir_.write(
       "wide.yaml", "input: [1, 8, 8]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n  - fc: {units: 7}\n");
@@ -128,7 +180,7 @@ TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
 
   r = run_joules({"train", arch_, "--dataset", "cifar10"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: command line: --data: data kind cifar10 needs --data DIR\n");
+  EXPECT_EQ(r.err, "error: command line: --data: data kind cifar10 needs --data DIR (see joules train --help)\n");
 }
 
 TEST_F(TrainCommandTest, ADivergingRunExitsOne) {

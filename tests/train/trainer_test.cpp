@@ -257,7 +257,7 @@ TEST_F(TrainerTest, SavesTheWeightsWhenAsked) {
 // Whether LibTorch sees a CUDA device, through the torch-free API.
 bool cuda_available() {
   try {
-    check_device(TrainDevice::cuda);
+    check_device(ComputeDevice::cuda);
     return true;
   } catch (const SpecError&) {
     return false;
@@ -267,23 +267,23 @@ bool cuda_available() {
 TEST_F(TrainerTest, CudaWithoutAGpuIsAFailureWithAReason) {
   if (cuda_available()) GTEST_SKIP() << "a CUDA device is present: see TrainsOnTheGpu_CUDA";
   TrainOptions o = options();
-  o.device = TrainDevice::cuda;
+  o.device = ComputeDevice::cuda;
   const TrainResult r = train_architecture(arch_, *data_, o);
   EXPECT_EQ(r.status, TrainStatus::failed);
   EXPECT_THAT(r.reason, HasSubstr("device: cuda asked, but LibTorch"));
-  EXPECT_THAT([] { check_device(TrainDevice::cuda); },
+  EXPECT_THAT([] { check_device(ComputeDevice::cuda); },
               ::testing::ThrowsMessage<SpecError>(HasSubstr("sees no CUDA device")));
-  EXPECT_NO_THROW(check_device(TrainDevice::cpu));
+  EXPECT_NO_THROW(check_device(ComputeDevice::cpu));
 }
 
 TEST_F(TrainerTest, TrainsOnTheGpu_CUDA) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device: LibTorch is CPU-only here, or there is no GPU";
   TrainOptions o = options();
-  o.device = TrainDevice::cuda;
+  o.device = ComputeDevice::cuda;
   o.save_path = (dir_->path() / "gpu.pt").string();
   const TrainResult gpu = train_architecture(arch_, *data_, o);
   ASSERT_EQ(gpu.status, TrainStatus::ok) << gpu.reason;
-  o.device = TrainDevice::cpu;
+  o.device = ComputeDevice::cpu;
   o.save_path.clear();
   const TrainResult cpu = train_architecture(arch_, *data_, o);
   // Same weights at the start, different kernels (and dropout masks): close, not identical.

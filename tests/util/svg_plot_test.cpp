@@ -43,7 +43,9 @@ TEST(SvgPlotTest, PaletteColoursAreWhatUncolouredSeriesGetInTurn) {
 }
 
 TEST(SvgPlotTest, RejectsMismatchedSeries) {
-  EXPECT_THROW(svg_plot({}, {{.x = {1, 2}, .y = {1}}}), std::invalid_argument);
+  EXPECT_THAT([] { svg_plot({}, {{.label = "a", .x = {1, 2}, .y = {1}}}); },
+              ::testing::ThrowsMessage<std::invalid_argument>(
+                  ::testing::HasSubstr("plot series 'a' has 2 x values and 1 y values")));
 }
 
 }  // namespace

@@ -16,6 +16,12 @@ TEST(YamlWriterTest, StringsReadBackUnchanged) {
     const std::string doc = "key: " + yaml_scalar(text) + "\n";
     EXPECT_EQ(yaml::Value::parse_string(doc, "t.yaml").require("key").as_string(), text) << doc;
   }
+  // Control characters (a tab, a bell, an escape, carriage return, DEL) as \xNN escapes.
+  for (const std::string text : {"tab\there", "bell\a", "esc\x1b[31m", "cr\rlf", "del\x7f"}) {
+    const std::string doc = "key: " + yaml_scalar(text) + "\n";
+    EXPECT_EQ(yaml::Value::parse_string(doc, "t.yaml").require("key").as_string(), text) << doc;
+  }
+  EXPECT_EQ(yaml_scalar("a\x01" "b"), "\"a\\x01b\"");
   EXPECT_EQ(yaml_scalar("plain_word-1.2"), "plain_word-1.2");
   EXPECT_EQ(yaml_scalar("two words"), "\"two words\"");
 }

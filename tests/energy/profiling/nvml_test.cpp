@@ -11,6 +11,7 @@
 
 #include "energy/profiling/discovery.hpp"
 #include "energy/profiling/sampler.hpp"
+#include "tests/energy/profiling/read_counting_sensor.hpp"
 
 namespace joules::profiling {
 namespace {
@@ -113,12 +114,13 @@ TEST_F(NvmlTest, NoGpuIsUnavailable) {
 
 TEST_F(NvmlTest, SamplerIntegratesTheEnergyCounter) {
   configure_(0, 1, 42000, 1);
-  auto sensor = NvmlSensor::open(fake());
-  Sampler sampler(*sensor, {.rate_hz = 500});
+  auto nvml = NvmlSensor::open(fake());
+  testing::ReadCountingSensor sensor(*nvml);
+  Sampler sampler(sensor, {.rate_hz = 500});
   sampler.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  sensor.wait_for_reads(3);
   set_energy_(0, 1000000 + 777);  // the driver's counter moves by 777 mJ inside the window
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  sensor.wait_for_reads(3);
   const WindowMeasurement m = sampler.stop();
   EXPECT_EQ(m.kind, SensorKind::nvml);
   EXPECT_DOUBLE_EQ(m.energy_mj, 777.0);

@@ -156,7 +156,8 @@ TEST_F(ProfileRunTest, ACrashMidGridLosesNoRowAndTheRerunFinishes) {
     if (++built == 6) throw std::runtime_error("device lost");
     return normal(p);
   };
-  EXPECT_THROW(run_profile(grid, sensor_, crashing, options_), std::runtime_error);
+  EXPECT_THAT([&] { run_profile(grid, sensor_, crashing, options_); },
+              ::testing::ThrowsMessage<std::runtime_error>(HasSubstr("device lost")));
   EXPECT_EQ(csv_lines().size(), 1u + 5);
   const ProfileRunResult rerun = run_profile(grid, sensor_, factory(), options_);
   EXPECT_EQ(rerun.already_measured, 5u);
@@ -200,7 +201,9 @@ TEST_F(ProfileRunTest, ARunDirectoryOfAnotherSetupIsRefusedBeforeAnythingIsWritt
   }
   other = options_;
   other.board = "other";
-  EXPECT_THROW(run_profile(grid, sensor_, factory(), other), InputError);
+  EXPECT_THAT([&] { run_profile(grid, sensor_, factory(), other); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("board: the measurements here were taken with 'sim', "
+                                                             "this run would use 'other'")));
   TimerEstimateSensor timer;
   try {
     run_profile(grid, timer, factory(), options_);
@@ -282,7 +285,8 @@ TEST_F(ProfileRunTest, TheTimerEstimateIsLabelledInTheRowsAndTheProvenance) {
 TEST_F(ProfileRunTest, BadOptionsAreRefusedNamingThem) {
   const ProfileGrid grid = parse_profile_grid(kSmallGrid, "grid.yaml");
   options_.board = "";
-  EXPECT_THROW(run_profile(grid, sensor_, factory(), options_), std::invalid_argument);
+  EXPECT_THAT([&] { run_profile(grid, sensor_, factory(), options_); },
+              ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("board: a board name is required")));
   options_.board = "sim";
   options_.sampler.rails = {"VDD_IN"};
   try {
