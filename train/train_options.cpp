@@ -1,6 +1,7 @@
 // TrainOptions: names, validation and the `training:` YAML section. Torch-free.
 
 #include <cmath>
+#include <vector>
 
 #include <fmt/format.h>
 
