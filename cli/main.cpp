@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(&joules::cli::add_fit_command);
   add(&joules::cli::add_profile_command);
   add(&joules::cli::add_train_command);
+  add(&joules::cli::add_space_command);
 
   try {
     app.parse(argc, argv);

@@ -63,6 +63,7 @@ void print_export_summary(const ExportResult& exported, const BoardProfile& prof
   }
   fmt::print("exported to {}: front.csv, front.svg, and ID.yaml + ID.pt per member\n", exported.dir.string());
   if (!is_measured(profile)) fmt::print("note: {}\n", provenance_notice(profile));
+  for (const std::string& line : exported.coverage) fmt::print("{}\n", line);
 }
 
 }  // namespace joules::cli

@@ -1,5 +1,6 @@
 #include "search/config.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -56,7 +57,8 @@ SearchSpaceOptions read_space(const yaml::Value& node, const std::string& base_d
 SearchOptions read_search(const yaml::Value& node) {
   SearchOptions o;
   if (!node.defined()) return o;
-  node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate"});
+  node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate",
+                  "extrapolation"});
   if (node.get("algorithm").defined()) {
     o.algorithm = static_cast<Algorithm>(node.get("algorithm").as_choice({"nsga2", "random"}));
   }
@@ -84,6 +86,9 @@ SearchOptions read_search(const yaml::Value& node) {
     if (budgets.get("macs").defined()) o.budgets.macs = budgets.get("macs").as_int(1);
   }
   if (node.get("crossover_rate").defined()) o.crossover_rate = node.get("crossover_rate").as_double(0.0, 1.0);
+  if (node.get("extrapolation").defined()) {
+    o.extrapolation = static_cast<Extrapolation>(node.get("extrapolation").as_choice({"allow", "warn", "reject"}));
+  }
   return o;
 }
 
@@ -129,6 +134,11 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
 std::string_view to_string(Objective objective) { return kObjectiveNames[static_cast<int>(objective)]; }
 
 std::string_view to_string(Algorithm algorithm) { return algorithm == Algorithm::nsga2 ? "nsga2" : "random"; }
+
+std::string_view to_string(Extrapolation policy) {
+  constexpr std::array<std::string_view, 3> kNames{"allow", "warn", "reject"};
+  return kNames[static_cast<std::size_t>(policy)];
+}
 
 std::string profiles_directory() {
   if (const char* dir = std::getenv("JOULES_PROFILES_DIR"); dir && *dir) return dir;
@@ -185,6 +195,7 @@ std::string to_yaml(const SearchConfig& c) {
   if (s.budgets.macs) add("macs", fmt::format("{}", *s.budgets.macs));
   out += fmt::format("  budgets: {{{}}}\n", budgets);
   out += fmt::format("  crossover_rate: {}\n", s.crossover_rate);
+  out += fmt::format("  extrapolation: {}\n", to_string(s.extrapolation));
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;
 }

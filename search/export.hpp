@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "energy/board_profile.hpp"
 #include "search/config.hpp"
 #include "search/evaluation_record.hpp"
 
@@ -35,7 +36,17 @@ struct ExportResult {
   std::filesystem::path dir;
   std::vector<ExportedMember> front;  // by increasing energy
   std::size_t evaluations = 0;        // in the run's log
+  /// What the run's estimates extrapolate (see coverage_summary); empty when nothing does or
+  /// the config says search.extrapolation: allow.
+  std::vector<std::string> coverage;
 };
+
+/// Lines that say how many of `all` and of `front` were priced outside the profile's data,
+/// along which range keys, by what factor at worst, from what data, and how to get a profile
+/// that covers the space. Empty when none was.
+std::vector<std::string> coverage_summary(const std::vector<EvaluationRecord>& all,
+                                          const std::vector<EvaluationRecord>& front, const BoardProfile& profile,
+                                          const std::string& config_path);
 
 /// The feasible, trained evaluations that no other dominates in the config's objectives.
 std::vector<EvaluationRecord> pareto_members(const std::vector<EvaluationRecord>& evaluations,
