@@ -292,10 +292,21 @@ CandidateFit evaluate_candidate(const Problem& problem, ModelFamily family, std:
   return fit;
 }
 
-std::size_t identifiable_columns(const Design& d, std::size_t n) {
-  // Columns that some sample exercises: those the data can pin down at most.
+std::array<std::array<bool, 3>, kLayerKindCount> classes_present(const Problem& problem);
+
+std::size_t identifiable_columns(const Design& d, const Problem& problem) {
+  // Columns that some sample exercises: those the data can pin down at most. A kind's
+  // kernel-class generators span no more directions than the kind has classes in the data.
+  const std::size_t n = problem.samples.size();
+  const auto present = classes_present(problem);
   std::size_t count = 0;
   for (std::size_t j = 0; j < d.width(); ++j) {
+    const Column& c = d.columns[j];
+    if (c.generator >= 0) {
+      const auto& p = present[static_cast<std::size_t>(c.kind)];
+      count += static_cast<std::size_t>(c.generator) < static_cast<std::size_t>(std::count(p.begin(), p.end(), true)) ? 1 : 0;
+      continue;
+    }
     bool any = false;
     for (std::size_t i = 0; i < n && !any; ++i) any = d.x[i * d.width() + j] != 0.0;
     count += any ? 1 : 0;
@@ -344,7 +355,7 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
     if (family != ModelFamily::linear) gs = options.granularities;
     for (std::int64_t g : gs) {
       const Design probe = build_design(problem, family, g);
-      const std::size_t p = identifiable_columns(probe, n);
+      const std::size_t p = identifiable_columns(probe, problem);
       smallest = std::min(smallest, p);
       if (p > n) {
         skipped.push_back(fmt::format("{} (granularity {}): {} coefficients for {} points", to_string(family), g, p, n));
