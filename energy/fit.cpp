@@ -594,6 +594,20 @@ ExtrapolationBand calibrate(const std::vector<HeldOutRow>& rows, const FitOption
   return band;
 }
 
+// The rows (and their lines) of a measurement set where `keep` is true.
+template <class Set>
+Set rows_where(const Set& data, const std::vector<bool>& keep) {
+  Set subset = data;
+  subset.rows.clear();
+  subset.lines.clear();
+  for (std::size_t r = 0; r < data.rows.size(); ++r) {
+    if (!keep[r]) continue;
+    subset.rows.push_back(data.rows[r]);
+    if (r < data.lines.size()) subset.lines.push_back(data.lines[r]);
+  }
+  return subset;
+}
+
 // The chosen family and granularity of a fit: what the calibration's refits try.
 FitOptions chosen_only(const BoardProfile& profile, FitOptions options) {
   options.calibrate_extrapolation = false;
@@ -733,15 +747,7 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
     }
     const FitOptions refit_options = chosen_only(out.profile, options);
     out.profile.extrapolation = calibrate(rows, options, [&](const std::vector<bool>& train) {
-      LayerMeasurementSet subset = data;
-      subset.rows.clear();
-      subset.lines.clear();
-      for (std::size_t r = 0; r < data.rows.size(); ++r) {
-        if (!train[r]) continue;
-        subset.rows.push_back(data.rows[r]);
-        if (r < data.lines.size()) subset.lines.push_back(data.lines[r]);
-      }
-      return fit_layer_measurements(subset, identity, refit_options).profile;
+      return fit_layer_measurements(rows_where(data, train), identity, refit_options).profile;
     }, out.profile.energy.fits.front().notes);
   }
   return out;
@@ -809,15 +815,7 @@ BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const Board
     }
     const FitOptions refit_options = chosen_only(out.profile, options);
     out.profile.extrapolation = calibrate(rows, options, [&](const std::vector<bool>& train) {
-      NetworkMeasurementSet subset = data;
-      subset.rows.clear();
-      subset.lines.clear();
-      for (std::size_t r = 0; r < data.rows.size(); ++r) {
-        if (!train[r]) continue;
-        subset.rows.push_back(data.rows[r]);
-        if (r < data.lines.size()) subset.lines.push_back(data.lines[r]);
-      }
-      return fit_network_measurements(subset, identity, refit_options).profile;
+      return fit_network_measurements(rows_where(data, train), identity, refit_options).profile;
     }, out.profile.energy.fits.front().notes);
   }
   return out;
