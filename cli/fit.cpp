@@ -34,6 +34,7 @@ struct FitCommandOptions {
   std::int64_t folds = 10;
   std::uint64_t seed = 1;
   double coverage = 0.9;
+  bool calibrate_extrapolation = false;
   std::string report;
   std::string plot;
   std::string latency_plot;
@@ -76,6 +77,7 @@ int run_fit(const FitCommandOptions& o) {
   options.folds = o.folds;
   options.seed = o.seed;
   options.band_coverage = o.coverage;
+  options.calibrate_extrapolation = o.calibrate_extrapolation;
 
   if (o.layers.empty() && !(o.sweep_plot.empty() && o.sweep_latency_plot.empty())) {
     throw InputError("", 0, o.sweep_plot.empty() ? "--sweep-latency-plot" : "--sweep-plot",
@@ -193,6 +195,8 @@ Runner add_fit_command(CLI::App& app) {
   cmd->add_option("--folds", o->folds, "k of the grouped k-fold cross-validation (default 10)")->check(CLI::Range(2, 1000));
   cmd->add_option("--seed", o->seed, "Seed of the fold assignment (default 1)");
   cmd->add_option("--coverage", o->coverage, "Coverage of the uncertainty band (default 0.9)")->check(CLI::Range(0.01, 0.99));
+  cmd->add_flag("--calibrate-extrapolation", o->calibrate_extrapolation,
+                "Calibrate how the band widens outside the data (two more fits; recorded in the profile)");
   cmd->add_option("--report", o->report, "Also write a Markdown report of the fit");
   cmd->add_option("--plot", o->plot, "Also write an SVG of out-of-fold predicted vs measured energy");
   cmd->add_option("--latency-plot", o->latency_plot, "Also write an SVG of out-of-fold predicted vs measured latency");

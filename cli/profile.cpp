@@ -20,7 +20,9 @@
 #include "energy/profiling/discovery.hpp"
 #include "energy/profiling/layer_workload.hpp"
 #include "energy/profiling/profile_run.hpp"
+#include "search/config.hpp"
 #include "train/threads.hpp"
+#include "util/atomic_file.hpp"
 #include "util/input_error.hpp"
 #include "util/status_line.hpp"
 
@@ -33,6 +35,8 @@ using profiling::SensorKind;
 struct ProfileCommandOptions {
   std::string board;
   std::string grid;
+  std::string grid_from;        // a search config: profile the layers of its space instead
+  std::size_t grid_points = 0;  // --points with --grid-from (0: every configuration)
   std::string sensor = "auto";
   std::string out;
   std::string device = "auto";
@@ -88,6 +92,17 @@ std::string describe_point(const profiling::GridPoint& p) {
   return fmt::format("{} on {}x{}x{}", describe(p.layer), p.input.channels, p.input.height, p.input.width);
 }
 
+// --grid-from: the layers the config's search space can produce, trimmed to --points.
+profiling::ProfileGrid grid_from_config(const ProfileCommandOptions& o) {
+  const SearchConfig config = load_search_config(o.grid_from);
+  const std::uint64_t seed = o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : 1;
+  try {
+    return profiling::grid_from_space(config.space, {.points = o.grid_points, .seed = seed, .file = o.grid_from});
+  } catch (const std::invalid_argument& e) {
+    throw InputError("command line", 0, "--points", e.what());
+  }
+}
+
 int run_profile_command(const ProfileCommandOptions& o) {
   // Everything is read and checked before anything is written.
   // auto: the GPU when LibTorch sees one (the setting of the paper's boards), else the CPU.
@@ -112,7 +127,10 @@ int run_profile_command(const ProfileCommandOptions& o) {
     for (char& c : flag) c = c == '_' ? '-' : c;
     throw InputError("command line", 0, flag, message);
   }
-  const profiling::ProfileGrid grid = profiling::load_profile_grid(o.grid);
+  if (o.grid.empty() == o.grid_from.empty()) {
+    throw InputError("command line", 0, "--grid", "give one of --grid GRID.yaml or --grid-from CONFIG.yaml");
+  }
+  const profiling::ProfileGrid grid = o.grid_from.empty() ? profiling::load_profile_grid(o.grid) : grid_from_config(o);
 
   profiling::ProfileRunOptions run;
   run.board = o.board;
@@ -124,7 +142,10 @@ int run_profile_command(const ProfileCommandOptions& o) {
   if (!o.calibration.empty()) run.sampler.calibrations = profiling::load_calibration_file(o.calibration);
   run.threads = o.threads;
   run.software = fmt::format("{}, joules 0.1.0", profiling::torch_version());
-  run.source = fmt::format("joules profile --grid {} ({} points)", o.grid, grid.points.size());
+  run.source = o.grid_from.empty()
+                   ? fmt::format("joules profile --grid {} ({} points)", o.grid, grid.points.size())
+                   : fmt::format("joules profile --grid-from {} --points {} --seed {} ({} points)", o.grid_from,
+                                 o.grid_points, grid.seed, grid.points.size());
 
   std::unique_ptr<PowerSensor> sensor = open_profile_sensor(o, *device);
   for (const std::string& rail : o.rails) {
@@ -157,6 +178,8 @@ int run_profile_command(const ProfileCommandOptions& o) {
   profiling::ProfileRunHooks hooks;
   hooks.stop = &interrupt.flag();
   hooks.on_start = [&](const profiling::ProfileRunResult& plan) {
+    // The grid --grid-from made, as a file a user can read, edit and run with --grid.
+    if (!o.grid_from.empty()) write_file_atomic(run.out_dir / "grid.yaml", profiling::to_yaml(grid));
     if (plan.torn_bytes_dropped > 0) {
       fmt::print(stderr, "notice: {}: dropped a torn last line ({} bytes, from a run that was killed); its point will be "
                  "measured again\n", plan.csv.string(), plan.torn_bytes_dropped);
@@ -227,7 +250,11 @@ Runner add_profile_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("profile", "Measure the layers of a profiling grid on this machine (resumable)");
   cmd->add_option("--board", o->board, "Board name, or the profile's path profiles/NAME.yaml (the profile will be NAME)")
       ->required();
-  cmd->add_option("--grid", o->grid, "Profiling grid YAML (configs/profiling/)")->required();
+  cmd->add_option("--grid", o->grid, "Profiling grid YAML (configs/profiling/)");
+  cmd->add_option("--grid-from", o->grid_from,
+                  "Search config: measure the layers its search space can produce (writes DIR/grid.yaml)");
+  cmd->add_option("--points", o->grid_points, "With --grid-from: keep this many points (default: all)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--sensor", o->sensor, "auto (default), jetson, nvml, rapl or timer (an estimate)");
   cmd->add_option("--out", o->out, "Run directory (default runs/profile-NAME); a rerun resumes it");
   cmd->add_option("--device", o->device, "auto (default: cuda when available, else cpu), cpu or cuda");

@@ -81,6 +81,7 @@ void print_export_summary(const ExportResult& exported, const BoardProfile& prof
   }
 
   if (!is_measured(profile)) fmt::print("note: {}\n", provenance_notice(profile));
+  for (const std::string& line : exported.coverage) fmt::print("{}\n", line);
 }
 
 void print_export_warnings(const ExportResult& exported) {

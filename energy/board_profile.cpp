@@ -229,9 +229,31 @@ KindRanges read_ranges(const Value& v, LayerKind kind) {
   return out;
 }
 
+ExtrapolationBand read_extrapolation(const Value& v) {
+  if (!v.is_map()) v.fail("expected a map with growth_per_decade, split_percentile, target_coverage, checks");
+  v.allow_keys({"growth_per_decade", "split_percentile", "target_coverage", "checks"});
+  ExtrapolationBand b;
+  b.growth_per_decade = v.require("growth_per_decade").as_double(0, 1e6);
+  if (v.get("split_percentile").defined()) b.split_percentile = v.get("split_percentile").as_double(50, 100);
+  if (v.get("target_coverage").defined()) b.target_coverage = v.get("target_coverage").as_double(0, 1);
+  const Value checks = v.get("checks");
+  if (checks.defined()) {
+    if (!checks.is_sequence()) checks.fail("expected a list of checks");
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      const Value c = checks.at(i);
+      c.allow_keys({"direction", "held_out", "coverage_before", "coverage_after"});
+      b.checks.push_back(ExtrapolationCheck{.direction = c.require("direction").as_string(),
+                                            .held_out = c.require("held_out").as_int(0),
+                                            .coverage_before = c.require("coverage_before").as_double(0, 1),
+                                            .coverage_after = c.require("coverage_after").as_double(0, 1)});
+    }
+  }
+  return b;
+}
+
 BoardProfile read_profile(const Value& root) {
   if (!root.is_map()) root.fail("expected a board profile: a map with format, board, provenance, energy");
-  root.allow_keys({"format", "board", "provenance", "fit", "energy", "latency", "ranges"});
+  root.allow_keys({"format", "board", "provenance", "fit", "energy", "latency", "ranges", "extrapolation"});
   BoardProfile p;
   p.format = root.require("format").as_int();
   if (p.format != kFormat) {
@@ -255,6 +277,7 @@ BoardProfile read_profile(const Value& root) {
       p.ranges[static_cast<std::size_t>(*kind)] = read_ranges(ranges.get(key), *kind);
     }
   }
+  if (!root.get("extrapolation").is_null()) p.extrapolation = read_extrapolation(root.get("extrapolation"));
   return p;
 }
 
@@ -431,6 +454,17 @@ std::string to_yaml(const BoardProfile& p) {
         if (r) body += fmt::format("{}{}: [{}, {}]", body.empty() ? "" : ", ", to_string(key), number(r->lo), number(r->hi));
       }
       if (!body.empty()) out += fmt::format("  {}: {{{}}}\n", to_string(kind), body);
+    }
+  }
+  if (p.extrapolation) {
+    const ExtrapolationBand& b = *p.extrapolation;
+    out += "extrapolation:  # outside the ranges each band end moves out by 1 + growth_per_decade * decades\n";
+    out += fmt::format("  growth_per_decade: {}\n  split_percentile: {}\n  target_coverage: {}\n",
+                       number(b.growth_per_decade), number(b.split_percentile), number(b.target_coverage));
+    if (!b.checks.empty()) out += "  checks:\n";
+    for (const ExtrapolationCheck& c : b.checks) {
+      out += fmt::format("    - {{direction: {}, held_out: {}, coverage_before: {}, coverage_after: {}}}\n",
+                         yaml_scalar(c.direction), c.held_out, number(c.coverage_before), number(c.coverage_after));
     }
   }
   return out;

@@ -122,6 +122,31 @@ struct Range {
 };
 using KindRanges = std::array<std::optional<Range>, kRangeKeyCount>;  // indexed by RangeKey
 
+/// One check of the extrapolation band: refitted on part of the data and measured on the
+/// networks (or layers) held out beyond that part's ranges.
+struct ExtrapolationCheck {
+  /// "above": fitted on the rows below the split's MAC percentile, measured above it;
+  /// "below": fitted above the mirror percentile, measured below it.
+  std::string direction;
+  std::int64_t held_out = 0;   // held-out rows outside the refit's ranges
+  double coverage_before = 0;  // share of them inside the band without widening
+  double coverage_after = 0;   // ... inside the widened band
+
+  bool operator==(const ExtrapolationCheck&) const = default;
+};
+
+/// How an estimate's band widens outside the ranges: each end moves out by the factor
+/// 1 + growth_per_decade * d, d the decades (log10 of the worst extrapolation factor) by which
+/// a layer lies outside its kind's ranges.
+struct ExtrapolationBand {
+  double growth_per_decade = 0;
+  double split_percentile = 80;  // of the rows' MACs, for the checks
+  double target_coverage = 0.9;  // share of the held-out rows the growth was chosen to cover
+  std::vector<ExtrapolationCheck> checks;
+
+  bool operator==(const ExtrapolationBand&) const = default;
+};
+
 /// How the profile was fitted.
 struct FitInfo {
   std::string input;      // "layers" or "networks": the kind of measurements
@@ -143,6 +168,7 @@ struct BoardProfile {
   QuantityModels energy;       // has at least a conv model
   std::optional<QuantityModels> latency;
   std::array<KindRanges, kLayerKindCount> ranges{};  // indexed by LayerKind
+  std::optional<ExtrapolationBand> extrapolation;    // absent: the band does not widen
 
   const KindRanges& range(LayerKind kind) const { return ranges[static_cast<std::size_t>(kind)]; }
   bool operator==(const BoardProfile&) const = default;

@@ -1,6 +1,8 @@
 #include "energy/estimator.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -39,6 +41,13 @@ std::string describe(const EstimateWarning& w) {
                      to_string(w.key), format_value(w.value), format_value(w.range.lo), format_value(w.range.hi));
 }
 
+double extrapolation_factor(const EstimateWarning& w) {
+  if (w.type != EstimateWarning::Type::out_of_range) return 1;
+  if (w.value > w.range.hi) return w.range.hi > 0 ? w.value / w.range.hi : std::numeric_limits<double>::infinity();
+  if (w.value < w.range.lo) return w.value > 0 ? w.range.lo / w.value : std::numeric_limits<double>::infinity();
+  return 1;
+}
+
 EnergyEstimator::EnergyEstimator(BoardProfile profile) : profile_(std::move(profile)) {
   if (!profile_.energy.model(LayerKind::conv)) {
     throw std::invalid_argument(fmt::format("board profile {} has no conv energy model", profile_.board));
@@ -61,6 +70,7 @@ EnergyEstimator::EnergyEstimator(BoardProfile profile) : profile_(std::move(prof
       }
     }
   }
+  if (profile_.extrapolation) growth_ = profile_.extrapolation->growth_per_decade;
   if (!profile_.energy.fits.empty()) {
     overhead_low_ = profile_.energy.fits.front().quality.band_low;
     overhead_high_ = profile_.energy.fits.front().quality.band_high;
@@ -91,22 +101,7 @@ NetworkEstimate EnergyEstimator::estimate(const Architecture& arch, const Networ
     const LayerFeatures f = layer_features(arch.layers[i], analysis.layers[i]);
     const Priced& p = priced_[static_cast<std::size_t>(f.kind)];
     const LayerFeatures as = p.as == f.kind ? f : features_as(f, p.as);
-    LayerEstimate e{.kind = f.kind, .priced_as = p.as};
-    e.energy_mj = p.energy->evaluate(as);
-    e.energy_low_mj = e.energy_mj * p.energy_low;
-    e.energy_high_mj = e.energy_mj * p.energy_high;
-    out.energy_mj += e.energy_mj;
-    out.energy_low_mj += e.energy_low_mj;
-    out.energy_high_mj += e.energy_high_mj;
-    if (latency && p.latency) {
-      e.latency_ms = p.latency->evaluate(as);
-      latency_ms += *e.latency_ms;
-      latency_low += *e.latency_ms * p.latency_low;
-      latency_high += *e.latency_ms * p.latency_high;
-    } else {
-      latency = false;
-    }
-
+    const std::size_t first_warning = out.warnings.size();
     if (p.as != f.kind) {
       out.warnings.push_back(EstimateWarning{.type = EstimateWarning::Type::fallback, .layer = i, .kind = f.kind,
                                              .priced_as = p.as});
@@ -120,6 +115,28 @@ NetworkEstimate EnergyEstimator::estimate(const Architecture& arch, const Networ
                                                  .kind = f.kind, .key = key, .value = v, .range = *r});
         }
       }
+    }
+    // Outside the data the band widens with the decades outside (profile's calibration).
+    double decades = 0;
+    for (std::size_t w = first_warning; w < out.warnings.size(); ++w) {
+      decades = std::max(decades, std::log10(std::min(extrapolation_factor(out.warnings[w]), 1e12)));
+    }
+    const double widen = 1 + growth_ * decades;
+
+    LayerEstimate e{.kind = f.kind, .priced_as = p.as};
+    e.energy_mj = p.energy->evaluate(as);
+    e.energy_low_mj = e.energy_mj * p.energy_low / widen;
+    e.energy_high_mj = e.energy_mj * p.energy_high * widen;
+    out.energy_mj += e.energy_mj;
+    out.energy_low_mj += e.energy_low_mj;
+    out.energy_high_mj += e.energy_high_mj;
+    if (latency && p.latency) {
+      e.latency_ms = p.latency->evaluate(as);
+      latency_ms += *e.latency_ms;
+      latency_low += *e.latency_ms * p.latency_low / widen;
+      latency_high += *e.latency_ms * p.latency_high * widen;
+    } else {
+      latency = false;
     }
     out.layers.push_back(e);
   }

@@ -42,6 +42,10 @@ struct EstimateWarning {
 /// One line, e.g. "layer 3 (conv): stride 2 is outside the fitted range [1, 1]".
 std::string describe(const EstimateWarning& warning);
 
+/// How far outside its range an out_of_range warning's value is, as a factor >= 1 (value /
+/// upper end above the range, lower end / value below it; 1 for a fallback).
+double extrapolation_factor(const EstimateWarning& warning);
+
 struct NetworkEstimate {
   double energy_mj = 0;  // per inference at batch 1: the layers' sum plus the overhead
   double energy_low_mj = 0;
@@ -52,6 +56,10 @@ struct NetworkEstimate {
   std::optional<double> latency_high_ms;
   std::vector<LayerEstimate> layers;
   std::vector<EstimateWarning> warnings;
+
+  /// True when a layer lies outside the profile's data (any warning): the estimate is then an
+  /// extrapolation of the fitted models.
+  bool extrapolated() const { return !warnings.empty(); }
 };
 
 class EnergyEstimator {
@@ -78,6 +86,7 @@ class EnergyEstimator {
   BoardProfile profile_;
   std::array<Priced, kLayerKindCount> priced_{};  // per layer kind, fallbacks resolved
   double overhead_low_ = 1, overhead_high_ = 1, latency_overhead_low_ = 1, latency_overhead_high_ = 1;
+  double growth_ = 0;  // band growth per decade outside the ranges (ExtrapolationBand)
 };
 
 }  // namespace joules

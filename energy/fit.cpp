@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "energy/estimator.hpp"
 #include "energy/nnls.hpp"
 #include "space/analysis.hpp"
 #include "util/input_error.hpp"
@@ -42,7 +44,13 @@ struct Column {
   bool overhead = false;
   LayerKind kind = LayerKind::conv;
   Term term = Term::layer;
+  int generator = -1;  // >= 0: the kind's kernel-class slopes along kKernelClassGenerators[generator]
 };
+
+bool is_class_term(Term t) { return t == Term::mac_1x1 || t == Term::mac_3x3s1 || t == Term::mac_kxk; }
+
+// Index of a kernel-class term in Term order (1x1, 3x3s1, kxk).
+std::size_t class_index(Term t) { return static_cast<std::size_t>(t) - static_cast<std::size_t>(Term::mac_1x1); }
 
 // The design matrix of a candidate: one row per sample, the sum of its layers' term values.
 struct Design {
@@ -69,6 +77,7 @@ double round_significant(double value, int digits) {
 
 std::string column_name(const Column& c, Quantity q) {
   if (c.overhead) return fmt::format("overhead_{}", unit_prefix(q));
+  if (c.generator >= 0) return fmt::format("{} {}_per_mac kernel-class generator {}", to_string(c.kind), unit_prefix(q), c.generator);
   return fmt::format("{} {}", to_string(c.kind), coefficient_key(q, c.term));
 }
 
@@ -79,8 +88,18 @@ Design build_design(const Problem& problem, ModelFamily family, std::int64_t gra
   std::array<std::array<int, kTermCount>, kLayerKindCount> index{};
   for (auto& row : index) row.fill(-1);
   if (problem.networks) d.columns.push_back(Column{.overhead = true});
+  // The kernel-class slopes are fitted along the generators of the ordered cone (see
+  // kKernelClassGenerators), so that no fit prices a bigger kernel below a smaller one.
+  std::array<int, kLayerKindCount> first_generator{};
+  first_generator.fill(-1);
   for (LayerKind kind : problem.kinds) {
     for (Term t : family_terms(family, kind)) {
+      if (is_class_term(t)) {
+        if (first_generator[static_cast<std::size_t>(kind)] >= 0) continue;
+        first_generator[static_cast<std::size_t>(kind)] = static_cast<int>(d.columns.size());
+        for (int g = 0; g < 3; ++g) d.columns.push_back(Column{.kind = kind, .term = Term::mac_kxk, .generator = g});
+        continue;
+      }
       index[static_cast<std::size_t>(kind)][static_cast<std::size_t>(t)] = static_cast<int>(d.columns.size());
       d.columns.push_back(Column{.kind = kind, .term = t});
     }
@@ -91,9 +110,14 @@ Design build_design(const Problem& problem, ModelFamily family, std::int64_t gra
     double* row = d.x.data() + i * p;
     if (problem.networks) row[0] = 1.0;
     for (const LayerFeatures& layer : problem.samples[i].layers) {
-      const auto& slots = index[static_cast<std::size_t>(layer.kind)];
+      const auto k = static_cast<std::size_t>(layer.kind);
       for (Term t : family_terms(family, layer.kind)) {
-        row[slots[static_cast<std::size_t>(t)]] += term_value(t, layer, granularity);
+        const double v = term_value(t, layer, granularity);
+        if (!is_class_term(t)) {
+          row[index[k][static_cast<std::size_t>(t)]] += v;
+        } else if (v != 0) {
+          for (std::size_t g = 0; g < 3; ++g) row[first_generator[k] + g] += v * kKernelClassGenerators[g][class_index(t)];
+        }
       }
     }
   }
@@ -108,11 +132,9 @@ void add_sample(NormalEquations& eq, const Design& d, const Problem& problem, st
   eq.add_row(a, 1.0);
 }
 
-bool is_class_term(Term t) { return t == Term::mac_1x1 || t == Term::mac_3x3s1 || t == Term::mac_kxk; }
-
 // Solves one candidate's normal equations. Columns without data get zero (a kernel class
-// without data copies a sibling class's slope instead); of two proportional columns the later
-// is dropped and its effect is carried by the earlier one.
+// without data copies a sibling class's slope when the models are stored); of two
+// proportional columns the later is dropped and its effect is carried by the earlier one.
 Solution solve_design(const NormalEquations& eq, const Design& d, Quantity q, bool with_notes) {
   const std::size_t p = d.width();
   std::vector<bool> use(p, false);
@@ -129,7 +151,9 @@ Solution solve_design(const NormalEquations& eq, const Design& d, Quantity q, bo
       const double gij = eq.gram(i, j);
       if (gij > 0 && gij * gij >= (1 - 1e-9) * eq.gram(i, i) * eq.gram(j, j)) {
         use[j] = false;
-        if (with_notes) {
+        // Two generators of one kind's cone that the data sees alike: no news for the user.
+        const bool same_cone = d.columns[i].generator >= 0 && d.columns[j].generator >= 0;
+        if (with_notes && !same_cone) {
           s.notes.push_back(fmt::format("{}: indistinguishable from {} in these data; carried by it (0 here)",
                                         column_name(d.columns[j], q), column_name(d.columns[i], q)));
         }
@@ -138,28 +162,10 @@ Solution solve_design(const NormalEquations& eq, const Design& d, Quantity q, bo
     }
   }
   s.coefficients = solve_nonnegative(eq, use);
-  // Kernel classes absent from the data borrow a class that is present, so that a 1x1 or 3x3
-  // layer is never priced at zero: kxk first (the generic path), then 1x1, then 3x3s1.
-  for (std::size_t j = 0; j < p; ++j) {
-    const Column& c = d.columns[j];
-    if (!empty[j] || c.overhead || !is_class_term(c.term)) continue;
-    for (Term donor : {Term::mac_kxk, Term::mac_1x1, Term::mac_3x3s1}) {
-      const auto k = std::find_if(d.columns.begin(), d.columns.end(), [&](const Column& o) {
-        return !o.overhead && o.kind == c.kind && o.term == donor;
-      });
-      if (k == d.columns.end() || empty[static_cast<std::size_t>(k - d.columns.begin())]) continue;
-      s.coefficients[j] = s.coefficients[static_cast<std::size_t>(k - d.columns.begin())];
-      if (with_notes) {
-        s.notes.push_back(fmt::format("{}: no such layers in the data; copies {}", column_name(c, q),
-                                      coefficient_key(q, donor)));
-      }
-      break;
-    }
-  }
   if (with_notes) {
     for (std::size_t j = 0; j < p; ++j) {
       const Column& c = d.columns[j];
-      if (empty[j] && (c.overhead || !is_class_term(c.term))) {
+      if (empty[j] && c.generator < 0) {
         s.notes.push_back(fmt::format("{}: no data varies it; 0", column_name(c, q)));
       }
     }
@@ -286,10 +292,21 @@ CandidateFit evaluate_candidate(const Problem& problem, ModelFamily family, std:
   return fit;
 }
 
-std::size_t identifiable_columns(const Design& d, std::size_t n) {
-  // Columns that some sample exercises: those the data can pin down at most.
+std::array<std::array<bool, 3>, kLayerKindCount> classes_present(const Problem& problem);
+
+std::size_t identifiable_columns(const Design& d, const Problem& problem) {
+  // Columns that some sample exercises: those the data can pin down at most. A kind's
+  // kernel-class generators span no more directions than the kind has classes in the data.
+  const std::size_t n = problem.samples.size();
+  const auto present = classes_present(problem);
   std::size_t count = 0;
   for (std::size_t j = 0; j < d.width(); ++j) {
+    const Column& c = d.columns[j];
+    if (c.generator >= 0) {
+      const auto& p = present[static_cast<std::size_t>(c.kind)];
+      count += static_cast<std::size_t>(c.generator) < static_cast<std::size_t>(std::count(p.begin(), p.end(), true)) ? 1 : 0;
+      continue;
+    }
     bool any = false;
     for (std::size_t i = 0; i < n && !any; ++i) any = d.x[i * d.width() + j] != 0.0;
     count += any ? 1 : 0;
@@ -302,7 +319,21 @@ struct FittedProblem {
   Design design;
   Solution solution;
   std::vector<double> out_of_fold;
+  // Per kind, whether the data has layers of each kernel class (Term order 1x1, 3x3s1, kxk).
+  std::array<std::array<bool, 3>, kLayerKindCount> classes_present{};
 };
+
+std::array<std::array<bool, 3>, kLayerKindCount> classes_present(const Problem& problem) {
+  std::array<std::array<bool, 3>, kLayerKindCount> present{};
+  for (const Sample& s : problem.samples) {
+    for (const LayerFeatures& l : s.layers) {
+      for (Term t : {Term::mac_1x1, Term::mac_3x3s1, Term::mac_kxk}) {
+        if (term_value(t, l, 1) > 0) present[static_cast<std::size_t>(l.kind)][class_index(t)] = true;
+      }
+    }
+  }
+  return present;
+}
 
 FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
   const std::size_t n = problem.samples.size();
@@ -324,7 +355,7 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
     if (family != ModelFamily::linear) gs = options.granularities;
     for (std::int64_t g : gs) {
       const Design probe = build_design(problem, family, g);
-      const std::size_t p = identifiable_columns(probe, n);
+      const std::size_t p = identifiable_columns(probe, problem);
       smallest = std::min(smallest, p);
       if (p > n) {
         skipped.push_back(fmt::format("{} (granularity {}): {} coefficients for {} points", to_string(family), g, p, n));
@@ -357,6 +388,20 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
   out.summary.per_family = fits[best].per_family;
   out.summary.leave_one_family_out = fits[best].lofo;
   out.summary.notes = out.solution.notes;
+  out.classes_present = classes_present(problem);
+  if (out.design.family == ModelFamily::traffic) {
+    for (LayerKind kind : problem.kinds) {
+      if (kind != LayerKind::conv && kind != LayerKind::depthwise) continue;
+      std::array<double, kTermCount> probe{};
+      const auto donors = complete_kernel_classes(probe, out.classes_present[static_cast<std::size_t>(kind)]);
+      for (std::size_t c = 0; c < 3; ++c) {
+        if (!donors[c]) continue;
+        out.summary.notes.push_back(fmt::format("{} {}: no such layers in the data; copies {}", to_string(kind),
+                                                coefficient_key(problem.quantity, static_cast<Term>(static_cast<std::size_t>(Term::mac_1x1) + c)),
+                                                coefficient_key(problem.quantity, *donors[c])));
+      }
+    }
+  }
   for (const std::string& s : skipped) out.summary.notes.push_back("skipped candidate " + s);
   for (const GroupResult& g : out.summary.leave_one_family_out) {
     if (!g.predictable) {
@@ -378,9 +423,17 @@ void store_models(const FittedProblem& fitted, QuantityModels& models) {
       const Column& c = d.columns[j];
       if (c.overhead) {
         models.overhead = fitted.solution.coefficients[j];
+      } else if (c.kind == kind && c.generator >= 0) {
+        const auto& g = kKernelClassGenerators[static_cast<std::size_t>(c.generator)];
+        for (std::size_t k = 0; k < 3; ++k) {
+          m.coefficients[static_cast<std::size_t>(Term::mac_1x1) + k] += g[k] * fitted.solution.coefficients[j];
+        }
       } else if (c.kind == kind) {
         m.coefficients[static_cast<std::size_t>(c.term)] = fitted.solution.coefficients[j];
       }
+    }
+    if (d.family == ModelFamily::traffic && (kind == LayerKind::conv || kind == LayerKind::depthwise)) {
+      complete_kernel_classes(m.coefficients, fitted.classes_present[static_cast<std::size_t>(kind)]);
     }
     models.layers[static_cast<std::size_t>(kind)] = m;
   }
@@ -403,6 +456,9 @@ void check_options(const FitOptions& o, const std::string& file) {
     if (g < 1) bad(fmt::format("granularity must be >= 1, got {}", g));
   }
   if (o.folds < 2) bad(fmt::format("folds must be >= 2, got {}", o.folds));
+  if (!(o.split_percentile > 50 && o.split_percentile < 100)) {
+    bad(fmt::format("split percentile must be in (50, 100), got {}", o.split_percentile));
+  }
   if (!(o.band_coverage > 0 && o.band_coverage < 1)) bad(fmt::format("band coverage must be in (0, 1), got {}", o.band_coverage));
 }
 
@@ -447,6 +503,123 @@ BoardProfile new_profile(const BoardIdentity& identity, std::string input, const
   p.fit = FitInfo{.input = std::move(input), .data = file, .rows = static_cast<std::int64_t>(rows),
                   .data_fnv1a64 = hash, .folds = options.folds, .seed = options.seed, .tool = std::string(kTool)};
   return p;
+}
+
+// A row of the data as the calibration sees it: the network it prices and what it measured.
+struct HeldOutRow {
+  Architecture arch;
+  double measured = 0;
+  double macs = 0;
+};
+
+double percentile(std::vector<double> values, double pct) {
+  std::sort(values.begin(), values.end());
+  const double pos = pct / 100 * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
+// Held-out rows beyond a refit's ranges, with the refit that prices them.
+struct Direction {
+  std::string name;
+  BoardProfile refit;
+  std::vector<const HeldOutRow*> beyond;
+};
+
+double coverage(const Direction& d, double growth) {
+  if (d.beyond.empty()) return 1;
+  BoardProfile p = d.refit;
+  p.extrapolation = ExtrapolationBand{.growth_per_decade = growth};
+  const EnergyEstimator estimator(std::move(p));
+  std::size_t inside = 0;
+  for (const HeldOutRow* r : d.beyond) {
+    const NetworkEstimate e = estimator.estimate(r->arch);
+    inside += r->measured >= e.energy_low_mj && r->measured <= e.energy_high_mj ? 1 : 0;
+  }
+  return static_cast<double>(inside) / static_cast<double>(d.beyond.size());
+}
+
+// Refits on each side of the split, measures the held-out rows beyond the refit's ranges, and
+// picks the smallest growth whose pooled coverage reaches the band's coverage.
+ExtrapolationBand calibrate(const std::vector<HeldOutRow>& rows, const FitOptions& options,
+                            const std::function<BoardProfile(const std::vector<bool>&)>& refit,
+                            std::vector<std::string>& notes) {
+  ExtrapolationBand band{.split_percentile = options.split_percentile, .target_coverage = options.band_coverage};
+  std::vector<double> macs;
+  for (const HeldOutRow& r : rows) macs.push_back(r.macs);
+  const double upper = percentile(macs, options.split_percentile);
+  const double lower = percentile(macs, 100 - options.split_percentile);
+  std::vector<Direction> directions;
+  for (const bool above : {true, false}) {
+    std::vector<bool> train(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) train[i] = above ? rows[i].macs <= upper : rows[i].macs >= lower;
+    Direction d{.name = above ? "above" : "below"};
+    try {
+      d.refit = refit(train);
+    } catch (const InputError& e) {
+      notes.push_back(fmt::format("extrapolation check '{}' skipped: the refit failed: {}", d.name, e.message()));
+      continue;
+    }
+    d.refit.extrapolation.reset();
+    const EnergyEstimator estimator(d.refit);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (!train[i] && estimator.estimate(rows[i].arch).extrapolated()) d.beyond.push_back(&rows[i]);
+    }
+    directions.push_back(std::move(d));
+  }
+  std::size_t total = 0;
+  for (const Direction& d : directions) total += d.beyond.size();
+  const auto pooled = [&](double growth) {
+    double inside = 0;
+    for (const Direction& d : directions) inside += coverage(d, growth) * static_cast<double>(d.beyond.size());
+    return total == 0 ? 1.0 : inside / static_cast<double>(total);
+  };
+  // Coverage grows with the growth: bisect for the smallest that reaches the target.
+  double lo = 0, hi = 1;
+  if (pooled(0) < band.target_coverage) {
+    while (hi < 1e4 && pooled(hi) < band.target_coverage) hi *= 2;
+    for (int i = 0; i < 30; ++i) {
+      const double mid = (lo + hi) / 2;
+      (pooled(mid) >= band.target_coverage ? hi : lo) = mid;
+    }
+    band.growth_per_decade = round_significant(hi * 1.0001, 3);
+  }
+  for (const Direction& d : directions) {
+    band.checks.push_back(ExtrapolationCheck{.direction = d.name,
+                                             .held_out = static_cast<std::int64_t>(d.beyond.size()),
+                                             .coverage_before = round_significant(coverage(d, 0), 4),
+                                             .coverage_after = round_significant(coverage(d, band.growth_per_decade), 4)});
+  }
+  return band;
+}
+
+// The rows (and their lines) of a measurement set where `keep` is true.
+template <class Set>
+Set rows_where(const Set& data, const std::vector<bool>& keep) {
+  Set subset = data;
+  subset.rows.clear();
+  subset.lines.clear();
+  for (std::size_t r = 0; r < data.rows.size(); ++r) {
+    if (!keep[r]) continue;
+    subset.rows.push_back(data.rows[r]);
+    if (r < data.lines.size()) subset.lines.push_back(data.lines[r]);
+  }
+  return subset;
+}
+
+// The chosen family and granularity of a fit: what the calibration's refits try.
+FitOptions chosen_only(const BoardProfile& profile, FitOptions options) {
+  options.calibrate_extrapolation = false;
+  for (const FitSummary& s : profile.energy.fits) {
+    for (const CandidateResult& c : s.candidates) {
+      if (!c.chosen) continue;
+      options.families = {c.family};
+      options.granularities = {c.granularity};
+      return options;
+    }
+  }
+  return options;
 }
 
 }  // namespace
@@ -564,6 +737,19 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
   if (!out.profile.energy.model(LayerKind::conv)) {
     throw InputError(data.file, 0, "", "no conv measurements: a profile needs at least a conv model");
   }
+  if (options.calibrate_extrapolation) {
+    std::vector<HeldOutRow> rows;
+    for (std::size_t r = 0; r < data.rows.size(); ++r) {
+      const LayerMeasurement& m = data.rows[r];
+      const double e = energy_column == "energy_mj" ? m.energy_mj : *m.dynamic_energy_mj;
+      rows.push_back(HeldOutRow{.arch = Architecture{.input = m.input, .layers = {m.layer}}, .measured = e,
+                                .macs = all_layers[r].macs});
+    }
+    const FitOptions refit_options = chosen_only(out.profile, options);
+    out.profile.extrapolation = calibrate(rows, options, [&](const std::vector<bool>& train) {
+      return fit_layer_measurements(rows_where(data, train), identity, refit_options).profile;
+    }, out.profile.energy.fits.front().notes);
+  }
   return out;
 }
 
@@ -619,6 +805,18 @@ BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const Board
     const FittedProblem l = fit_problem(latency, options);
     store_models(l, *out.profile.latency);
     out.latency = predictions(latency, l.out_of_fold);
+  }
+  if (options.calibrate_extrapolation) {
+    std::vector<HeldOutRow> rows;
+    for (std::size_t r = 0; r < data.rows.size(); ++r) {
+      double macs = 0;
+      for (const LayerFeatures& l : energy.samples[r].layers) macs += l.macs;
+      rows.push_back(HeldOutRow{.arch = data.rows[r].arch, .measured = data.rows[r].energy_mj, .macs = macs});
+    }
+    const FitOptions refit_options = chosen_only(out.profile, options);
+    out.profile.extrapolation = calibrate(rows, options, [&](const std::vector<bool>& train) {
+      return fit_network_measurements(rows_where(data, train), identity, refit_options).profile;
+    }, out.profile.energy.fits.front().notes);
   }
   return out;
 }

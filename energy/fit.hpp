@@ -30,6 +30,12 @@ struct FitOptions {
   /// Per-layer data only: the energy column to fit, "energy_mj" (idle power included: adds up
   /// over a network's layers) or "dynamic_energy_mj".
   std::string layer_energy_column = "energy_mj";
+  /// Calibrate how the band widens outside the fitted ranges (ExtrapolationBand): refit below
+  /// the split_percentile of the rows' MACs and measure above it, and the mirror image; the
+  /// growth is the smallest that puts target_coverage of the held-out rows that lie outside
+  /// the refits' ranges inside their bands. Costs two more fits (of the chosen family only).
+  bool calibrate_extrapolation = false;
+  double split_percentile = 80;
 };
 
 /// An out-of-fold prediction of the chosen model, for plots and reports.

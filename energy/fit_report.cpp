@@ -102,6 +102,21 @@ std::string fit_report_markdown(const BoardFit& fit) {
   }
   write_quantity(out, p.energy, Quantity::energy, p.fit ? p.fit->input : "");
   if (p.latency) write_quantity(out, *p.latency, Quantity::latency, p.fit ? p.fit->input : "");
+  if (p.extrapolation) {
+    const ExtrapolationBand& b = *p.extrapolation;
+    out += "\n## Extrapolation band\n\n";
+    out += fmt::format("Outside the fitted ranges each end of a layer's band moves out by 1 + {} x the decades it lies "
+                       "outside. Calibrated on the data: refitted below the {}th percentile of the rows' MACs and "
+                       "measured above it, and refitted above the {}th and measured below; the growth is the smallest "
+                       "that puts {:.0f}% of the held-out rows beyond the refits' ranges inside their bands.\n\n",
+                       b.growth_per_decade, b.split_percentile, 100 - b.split_percentile, 100 * b.target_coverage);
+    out += "| held out | rows beyond the ranges | inside the band without widening | inside the widened band |\n";
+    out += "|---|---:|---:|---:|\n";
+    for (const ExtrapolationCheck& c : b.checks) {
+      out += fmt::format("| {} the split | {} | {:.1f}% | {:.1f}% |\n", c.direction, c.held_out, 100 * c.coverage_before,
+                         100 * c.coverage_after);
+    }
+  }
   return out;
 }
 

@@ -27,6 +27,12 @@ KernelClass kernel_class(Size2 kernel, Size2 stride) {
   return KernelClass::kxk;
 }
 
+// Output map of a window at stride 1 over the layer's input.
+Shape dense_output(const LayerAnalysis& analysis, Size2 kernel, Size2 padding) {
+  return Shape{analysis.output.channels, analysis.input.height + 2 * padding.h - kernel.h + 1,
+               analysis.input.width + 2 * padding.w - kernel.w + 1};
+}
+
 }  // namespace
 
 std::string_view to_string(LayerKind kind) { return name_of(kLayerKindNames, kind); }
@@ -89,6 +95,11 @@ LayerFeatures layer_features(const Layer& layer, const LayerAnalysis& analysis) 
                 static_cast<double>(conv->kernel.h) * static_cast<double>(conv->kernel.w);
     f.kernel = std::max(conv->kernel.h, conv->kernel.w);
     f.stride = std::max(conv->stride.h, conv->stride.w);
+    const Shape dense = dense_output(analysis, conv->kernel, conv->padding);
+    f.dense_output_elements = static_cast<double>(conv->filters) * static_cast<double>(dense.height) *
+                              static_cast<double>(dense.width);
+    f.dense_macs = f.dense_output_elements * f.weights / static_cast<double>(conv->filters);
+    f.dense_kernel_class = kernel_class(conv->kernel, Size2{1, 1});
   } else if (const auto* pool = std::get_if<PoolLayer>(&layer)) {
     const Size2 window = pool->global ? Size2{analysis.input.height, analysis.input.width} : pool->kernel;
     const Size2 stride = pool->global ? window : pool->stride;
@@ -97,6 +108,17 @@ LayerFeatures layer_features(const Layer& layer, const LayerAnalysis& analysis) 
     f.width = static_cast<double>(analysis.input.channels);
     f.kernel = std::max(window.h, window.w);
     f.stride = std::max(stride.h, stride.w);
+    if (pool->global) {
+      f.dense_output_elements = f.output_elements;
+      f.dense_macs = f.macs;
+      f.dense_kernel_class = f.kernel_class;
+    } else {
+      const Shape dense = dense_output(analysis, pool->kernel, pool->padding);
+      f.dense_output_elements = static_cast<double>(analysis.input.channels) * static_cast<double>(dense.height) *
+                                static_cast<double>(dense.width);
+      f.dense_macs = f.dense_output_elements * static_cast<double>(window.h) * static_cast<double>(window.w);
+      f.dense_kernel_class = kernel_class(window, Size2{1, 1});
+    }
   } else {
     const auto& fc = std::get<FcLayer>(layer);
     f.kernel_class = KernelClass::k1x1;
@@ -105,6 +127,9 @@ LayerFeatures layer_features(const Layer& layer, const LayerAnalysis& analysis) 
     f.weights = f.macs;
     f.in_channels = static_cast<std::int64_t>(f.input_elements);
     f.input_size = 1;
+    f.dense_macs = f.macs;
+    f.dense_output_elements = f.output_elements;
+    f.dense_kernel_class = f.kernel_class;
   }
   return f;
 }

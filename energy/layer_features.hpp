@@ -61,6 +61,12 @@ struct LayerFeatures {
   std::int64_t kernel = 1;      // largest side of the window (global pool: of the input)
   std::int64_t stride = 1;      // largest stride
   std::int64_t input_size = 1;  // largest side of the input map
+  /// The same layer at stride 1 (same kernel, padding and input), which a strided layer never
+  /// costs more than (it could be computed densely and subsampled): its MACs, output elements
+  /// and kernel class. Equal to the layer's own at stride 1 and for fc layers.
+  double dense_macs = 0;
+  double dense_output_elements = 0;
+  KernelClass dense_kernel_class = KernelClass::kxk;
 
   /// The value of a range key for this layer.
   double range_value(RangeKey key) const;

@@ -1,5 +1,6 @@
 #include "energy/model_family.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace joules {
@@ -25,10 +26,14 @@ Term class_term(KernelClass c) {
   return Term::mac_kxk;
 }
 
-double padded_macs(const LayerFeatures& layer, std::int64_t granularity) {
-  if (granularity <= 1 || layer.width <= 0) return layer.macs;
+double padded_macs(double macs, double width, std::int64_t granularity) {
+  if (granularity <= 1 || width <= 0) return macs;
   const auto g = static_cast<double>(granularity);
-  return layer.macs * (g * std::ceil(layer.width / g)) / layer.width;
+  return macs * (g * std::ceil(width / g)) / width;
+}
+
+double padded_macs(const LayerFeatures& layer, std::int64_t granularity) {
+  return padded_macs(layer.macs, layer.width, granularity);
 }
 
 }  // namespace
@@ -81,11 +86,37 @@ double LayerModel::evaluate(const LayerFeatures& layer) const {
   // Terms the family does not use have zero coefficients, so summing all of them is exact and
   // avoids a branch per term in the search's hot loop.
   const auto& c = coefficients;
-  const double macs = padded_macs(layer, granularity);
   const auto slot = [](Term t) { return static_cast<std::size_t>(t); };
-  return (c[slot(Term::mac)] + c[slot(class_term(layer.kernel_class))]) * macs +
-         c[slot(Term::input)] * layer.input_elements + c[slot(Term::output)] * layer.output_elements +
-         c[slot(Term::weight)] * layer.weights + c[slot(Term::layer)];
+  const auto terms = [&](double raw_macs, double output, KernelClass kc) {
+    const double macs = padded_macs(raw_macs, layer.width, granularity);
+    return (c[slot(Term::mac)] + c[slot(class_term(kc))]) * macs + c[slot(Term::input)] * layer.input_elements +
+           c[slot(Term::output)] * output + c[slot(Term::weight)] * layer.weights + c[slot(Term::layer)];
+  };
+  double cost = terms(layer.macs, layer.output_elements, layer.kernel_class);
+  if (layer.stride > 1) cost = std::min(cost, terms(layer.dense_macs, layer.dense_output_elements, layer.dense_kernel_class));
+  return layer.macs > 0 ? std::max(cost, kLayerFloor) : cost;
+}
+
+std::array<std::optional<Term>, 3> complete_kernel_classes(std::array<double, kTermCount>& c,
+                                                           const std::array<bool, 3>& present) {
+  constexpr std::array kClasses{Term::mac_1x1, Term::mac_3x3s1, Term::mac_kxk};
+  const auto at = [&](std::size_t i) -> double& { return c[static_cast<std::size_t>(kClasses[i])]; };
+  std::array<std::optional<Term>, 3> donors{};
+  if (std::none_of(present.begin(), present.end(), [](bool p) { return p; })) return donors;
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (present[i]) continue;
+    for (std::size_t d : {std::size_t{2}, std::size_t{0}, std::size_t{1}}) {
+      if (!present[d]) continue;
+      at(i) = at(d);
+      donors[i] = kClasses[d];
+      break;
+    }
+  }
+  // A copied kxk slope may leave 3x3s1 outside [4/9, 16/9] kxk: bring kxk back within it
+  // (the 1x1 bound kxk >= 1x1 / 4 holds whenever 3x3s1 >= 1x1 / 9, which the fit ensures).
+  if (donors[2] && present[1]) at(2) = std::clamp(at(2), at(1) * 9.0 / 16, at(1) * 9.0 / 4);
+  at(2) = std::max(at(2), at(0) / 4);
+  return donors;
 }
 
 }  // namespace joules

@@ -58,6 +58,23 @@ std::span<const Term> family_terms(ModelFamily family, LayerKind kind);
 /// stairs and traffic; a MAC-class term is zero for layers of another class).
 double term_value(Term term, const LayerFeatures& layer, std::int64_t granularity);
 
+/// The smallest cost (mJ or ms) of a layer that does any work (MACs > 0): a kernel launch is
+/// never free, whatever a fit's coefficients say.
+inline constexpr double kLayerFloor = 1e-6;
+
+/// The kernel-class slopes (per MAC of 1x1, 3x3 stride 1 and other kernels, in Term order) a
+/// fit may give a conv: non-negative combinations of these generators, so that growing a
+/// kernel (1x1 -> 2x2 -> 3x3 -> 4x4 at the same output) never lowers a layer's cost:
+/// kxk >= 1x1 / 4 and 4/9 kxk <= 3x3s1 <= 16/9 kxk.
+inline constexpr std::array<std::array<double, 3>, 3> kKernelClassGenerators{
+    {{0.0, 4.0 / 9, 1.0}, {0.0, 16.0 / 9, 1.0}, {1.0, 1.0 / 9, 0.25}}};
+
+/// Completes the kernel-class slopes of `model` where the data held no layer of a class
+/// (present[c] false, in Term order 1x1, 3x3s1, kxk): such a class copies kxk, else 1x1,
+/// else 3x3s1, kept within the ordering above. Returns the donor per class (nullopt: kept).
+std::array<std::optional<Term>, 3> complete_kernel_classes(std::array<double, kTermCount>& coefficients,
+                                                           const std::array<bool, 3>& present);
+
 /// The granularities a fit tries by default (the paper's stairs candidates).
 inline constexpr std::array<std::int64_t, 6> kDefaultGranularities{1, 8, 16, 32, 64, 128};
 
@@ -67,7 +84,9 @@ struct LayerModel {
   std::int64_t granularity = 1;  // linear: always 1
   std::array<double, kTermCount> coefficients{};  // terms the family does not use are 0
 
-  /// Energy (mJ) or latency (ms) of a layer of this model's kind.
+  /// Energy (mJ) or latency (ms) of a layer of this model's kind: the fitted terms, never more
+  /// for a strided layer than for the same layer at stride 1, never below kLayerFloor for a
+  /// layer with MACs.
   double evaluate(const LayerFeatures& layer) const;
 
   bool operator==(const LayerModel&) const = default;

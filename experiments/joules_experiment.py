@@ -38,7 +38,10 @@ def fit_and_report(args, here, fit_arguments, header):
     """Runs `joules fit` with `fit_arguments` and the profile, report and plot options, then
     writes here/results.md: `header` followed by joules' own report of the fit."""
     report = os.path.join(args.work, "fit-report.md")
-    subprocess.run([args.joules, "fit", *fit_arguments, "--provenance", os.path.join(here, "provenance.yaml"),
+    # --calibrate-extrapolation: the profile records how its band widens outside the data
+    # (experiments/extrapolation-bands reports the figures).
+    subprocess.run([args.joules, "fit", *fit_arguments, "--calibrate-extrapolation",
+                    "--provenance", os.path.join(here, "provenance.yaml"),
                     "--out", args.out, "--report", report, "--plot", os.path.join(here, "energy.svg")], check=True)
     with open(report) as f:
         fit_report = f.read()

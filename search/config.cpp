@@ -1,5 +1,6 @@
 #include "search/config.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -56,7 +57,8 @@ SearchSpaceOptions read_space(const yaml::Value& node, const std::string& base_d
 SearchOptions read_search(const yaml::Value& node) {
   SearchOptions o;
   if (!node.defined()) return o;
-  node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate"});
+  node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate",
+                  "extrapolation"});
   if (node.get("algorithm").defined()) {
     o.algorithm = node.get("algorithm").as_enum(kAlgorithmNames);
   }
@@ -83,6 +85,9 @@ SearchOptions read_search(const yaml::Value& node) {
     if (budgets.get("macs").defined()) o.budgets.macs = budgets.get("macs").as_int(1);
   }
   if (node.get("crossover_rate").defined()) o.crossover_rate = node.get("crossover_rate").as_double(0.0, 1.0);
+  if (node.get("extrapolation").defined()) {
+    o.extrapolation = static_cast<Extrapolation>(node.get("extrapolation").as_choice({"allow", "warn", "reject"}));
+  }
   return o;
 }
 
@@ -150,6 +155,11 @@ std::string_view to_string(Objective objective) { return name_of(kObjectiveNames
 
 std::string_view to_string(Algorithm algorithm) { return name_of(kAlgorithmNames, algorithm); }
 
+std::string_view to_string(Extrapolation policy) {
+  constexpr std::array<std::string_view, 3> kNames{"allow", "warn", "reject"};
+  return kNames[static_cast<std::size_t>(policy)];
+}
+
 SearchConfig parse_search_config(const std::string& text, const std::string& file, const std::string& base_dir) {
   return parse_root(yaml::Value::parse_string(text, file), base_dir);
 }
@@ -201,6 +211,7 @@ std::string to_yaml(const SearchConfig& c) {
   if (s.budgets.macs) add("macs", fmt::format("{}", *s.budgets.macs));
   out += fmt::format("  budgets: {{{}}}\n", budgets);
   out += fmt::format("  crossover_rate: {}\n", s.crossover_rate);
+  out += fmt::format("  extrapolation: {}\n", to_string(s.extrapolation));
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;
 }

@@ -30,6 +30,10 @@ struct Budgets {
   bool operator==(const Budgets&) const = default;
 };
 
+/// search.extrapolation: "allow", "warn" (default), "reject".
+enum class Extrapolation { allow, warn, reject };
+std::string_view to_string(Extrapolation policy);
+
 struct SearchOptions {
   Algorithm algorithm = Algorithm::nsga2;
   /// Candidates per generation (NSGA-II's population size; random search's batch).
@@ -45,6 +49,10 @@ struct SearchOptions {
   /// Probability that two selected parents are crossed over (otherwise copied); every child
   /// is then mutated once.
   double crossover_rate = 0.9;
+  /// What to do with a candidate whose energy estimate extrapolates beyond the profile's data
+  /// (a layer outside a fitted range): allow (say nothing), warn (count it in the summary) or
+  /// reject (log it infeasible without training it).
+  Extrapolation extrapolation = Extrapolation::warn;
 
   bool operator==(const SearchOptions&) const = default;
 };

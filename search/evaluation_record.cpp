@@ -30,6 +30,11 @@ nlohmann::json to_json(const EvaluationRecord& r) {
                       {"params", r.params},
                       {"train_seconds", r.train_seconds}};
   if (r.latency_ms) j["latency_ms"] = *r.latency_ms;
+  j["energy_band_mj"] = {r.energy_low_mj, r.energy_high_mj};
+  if (r.latency_low_ms && r.latency_high_ms) j["latency_band_ms"] = {*r.latency_low_ms, *r.latency_high_ms};
+  j["extrapolated"] = r.extrapolated;
+  j["warnings"] = r.warnings;
+  if (r.extrapolated) j["extrapolation"] = {{"keys", r.extrapolated_keys}, {"factor", r.extrapolation_factor}};
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.weights.empty()) j["weights"] = r.weights;
   return j;
@@ -66,6 +71,27 @@ EvaluationRecord evaluation_from_json(const nlohmann::json& j) {
     r.params = need("params").get<std::int64_t>();
     r.train_seconds = need("train_seconds").get<double>();
     if (j.contains("latency_ms")) r.latency_ms = j.at("latency_ms").get<double>();
+    // Coverage fields: absent from logs written before they existed.
+    if (j.contains("energy_band_mj")) {
+      const auto band = j.at("energy_band_mj").get<std::vector<double>>();
+      if (band.size() != 2) throw std::invalid_argument("field 'energy_band_mj': expected [low, high]");
+      r.energy_low_mj = band[0];
+      r.energy_high_mj = band[1];
+    } else {
+      r.energy_low_mj = r.energy_high_mj = r.energy_mj;
+    }
+    if (j.contains("latency_band_ms")) {
+      const auto band = j.at("latency_band_ms").get<std::vector<double>>();
+      if (band.size() != 2) throw std::invalid_argument("field 'latency_band_ms': expected [low, high]");
+      r.latency_low_ms = band[0];
+      r.latency_high_ms = band[1];
+    }
+    r.extrapolated = j.value("extrapolated", false);
+    if (j.contains("warnings")) r.warnings = j.at("warnings").get<std::vector<std::string>>();
+    if (j.contains("extrapolation")) {
+      r.extrapolated_keys = j.at("extrapolation").at("keys").get<std::vector<std::string>>();
+      r.extrapolation_factor = j.at("extrapolation").at("factor").get<double>();
+    }
     if (j.contains("error")) r.error = j.at("error").get<std::string>();
     if (j.contains("weights")) r.weights = j.at("weights").get<std::string>();
     return r;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -24,6 +25,16 @@ struct EvaluationRecord {
   std::optional<double> accuracy;  // validation accuracy in [0, 1]; none unless trained
   double energy_mj = 0;            // estimated energy per inference on the run's board
   std::optional<double> latency_ms;  // when the board profile models latency
+  /// Coverage of the estimate (DESIGN.md): its uncertainty band, whether any layer lies
+  /// outside the data the profile was fitted on, and the estimator's warnings.
+  double energy_low_mj = 0;
+  double energy_high_mj = 0;
+  std::optional<double> latency_low_ms;
+  std::optional<double> latency_high_ms;
+  bool extrapolated = false;
+  std::vector<std::string> warnings;
+  std::vector<std::string> extrapolated_keys;  // range keys outside the data ("kind" for a fallback)
+  double extrapolation_factor = 1;             // worst value / range end over the warnings (>= 1)
   std::int64_t macs = 0;
   std::int64_t params = 0;
   double train_seconds = 0;

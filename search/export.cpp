@@ -55,13 +55,15 @@ std::string optional_number(const std::optional<double>& v) { return v ? csv_num
 
 std::string front_csv(const std::vector<ExportedMember>& front) {
   std::string out =
-      "id,hash,generation,accuracy,test_accuracy,energy_mj,latency_ms,macs,params,train_seconds,architecture,weights\n";
+      "id,hash,generation,accuracy,test_accuracy,energy_mj,energy_low_mj,energy_high_mj,extrapolated,latency_ms,macs,"
+      "params,train_seconds,architecture,weights\n";
   for (const ExportedMember& m : front) {
     const EvaluationRecord& r = m.record;
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", r.id, r.hash, r.generation, optional_number(r.accuracy),
-                       optional_number(m.test_accuracy), csv_number(r.energy_mj), optional_number(r.latency_ms), r.macs,
-                       r.params, csv_number(r.train_seconds), csv_field(fmt::format("{}.yaml", r.id)),
-                       m.has_weights ? fmt::format("{}.pt", r.id) : "");
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.id, r.hash, r.generation,
+                       optional_number(r.accuracy), optional_number(m.test_accuracy), csv_number(r.energy_mj),
+                       csv_number(r.energy_low_mj), csv_number(r.energy_high_mj), r.extrapolated ? "true" : "false",
+                       optional_number(r.latency_ms), r.macs, r.params, csv_number(r.train_seconds),
+                       csv_field(fmt::format("{}.yaml", r.id)), m.has_weights ? fmt::format("{}.pt", r.id) : "");
   }
   return out;
 }
@@ -73,6 +75,7 @@ std::string front_svg(const std::vector<EvaluationRecord>& all, const std::vecto
                         .size_px = 3.5};
   PlotSeries members{.label = "Pareto front", .color = "#1f77b4", .marker = Marker::circle, .line = true,
                      .size_px = 4};
+  PlotSeries inside{.color = "#1f77b4", .marker = Marker::circle, .size_px = 4};
   double lowest_accuracy = 100;
   double min_energy = INFINITY;
   double max_energy = 0;
@@ -90,15 +93,29 @@ std::string front_svg(const std::vector<EvaluationRecord>& all, const std::vecto
     infeasible.x.push_back(r.energy_mj);
     infeasible.y.push_back(lowest_accuracy - 2);
   }
+  // Front members with their bands; those priced outside the profile's data are hollow.
+  PlotSeries extrapolated = members;
+  extrapolated.label = "Pareto front, extrapolated (outside the profile's data)";
+  extrapolated.line = false;
+  extrapolated.hollow = true;
+  members.label = "Pareto front";
   for (const ExportedMember& m : front) {
     members.x.push_back(m.record.energy_mj);
     members.y.push_back(100 * *m.record.accuracy);
+    PlotSeries& points = m.record.extrapolated ? extrapolated : inside;
+    points.x.push_back(m.record.energy_mj);
+    points.y.push_back(100 * *m.record.accuracy);
+    points.x_low.push_back(m.record.energy_low_mj);
+    points.x_high.push_back(m.record.energy_high_mj);
   }
+  members.marker = Marker::none;
   std::string title = fmt::format("{}: accuracy and energy on {}", config.name, profile.board);
   if (!is_measured(profile)) title += fmt::format(" ({} profile)", to_string(profile.provenance.kind));
   std::vector<PlotSeries> series{evaluated};
   if (!infeasible.x.empty()) series.push_back(infeasible);
   series.push_back(members);
+  if (!inside.x.empty()) series.push_back(inside);
+  if (!extrapolated.x.empty()) series.push_back(extrapolated);
   return svg_plot({.title = title,
                    .x_label = fmt::format("estimated energy per inference on {} (mJ)", profile.board),
                    .y_label = "validation accuracy (%)",
@@ -174,6 +191,36 @@ void check_export_target(const fs::path& target, const fs::path& run_dir, const 
   // Exports made before the marker existed: only the run's own pareto/ with its front.csv.
   if (dir == run / "pareto" && fs::exists(target / "front.csv")) return;
   refuse(fmt::format("is not an export of joules (no {} inside) and not empty", kExportMarker));
+}
+
+std::vector<std::string> coverage_summary(const std::vector<EvaluationRecord>& all,
+                                          const std::vector<EvaluationRecord>& front, const BoardProfile& profile,
+                                          const std::string& config_path) {
+  std::size_t candidates = 0;
+  std::vector<std::string> keys;
+  double worst = 1;
+  for (const EvaluationRecord& r : all) {
+    if (!r.extrapolated) continue;
+    ++candidates;
+    worst = std::max(worst, r.extrapolation_factor);
+    for (const std::string& k : r.extrapolated_keys) {
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    }
+  }
+  if (candidates == 0) return {};
+  const auto members = std::count_if(front.begin(), front.end(), [](const auto& r) { return r.extrapolated; });
+  std::string along;
+  for (const std::string& k : keys) along += (along.empty() ? "" : ", ") + k;
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("extrapolated: {} of {} candidates and {} of {} front members have layers outside the "
+                              "data behind the {} profile (along {}; at worst {:.3g}x outside a fitted range)",
+                              candidates, all.size(), members, front.size(), profile.board, along, worst));
+  lines.push_back(fmt::format("  their energies extrapolate the fitted models; the data: {}",
+                              profile.provenance.source.empty() ? "(no source recorded)" : profile.provenance.source));
+  lines.push_back(fmt::format("  for a profile that covers this space: joules profile --grid-from {} on the board, "
+                              "then joules fit",
+                              config_path));
+  return lines;
 }
 
 ExportResult export_front(const ExportRequest& request) {
@@ -253,6 +300,11 @@ ExportResult export_front(const ExportRequest& request) {
       return result;
     }
     write_file_atomic(tmp / "front.svg", front_svg(all, result.front, config, profile));
+    if (config.search.extrapolation != Extrapolation::allow) {
+      std::vector<EvaluationRecord> members;
+      for (const ExportedMember& m : result.front) members.push_back(m.record);
+      result.coverage = coverage_summary(all, members, profile, (request.run_dir / "config.yaml").string());
+    }
     write_file_atomic(tmp / "front.csv", front_csv(result.front));
     const std::vector<std::string> plots{"front.csv", "front.svg"};
     result.files.insert(result.files.begin(), plots.begin(), plots.end());

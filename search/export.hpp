@@ -63,7 +63,17 @@ struct ExportResult {
   std::vector<std::string> files;     // written into dir (names), the marker left out
   bool interrupted = false;           // by request.stop: nothing was written or replaced
   std::size_t stale_removed = 0;      // leftovers of killed exports cleaned up beside dir
+  /// What the run's estimates extrapolate (see coverage_summary); empty when nothing does or
+  /// the config says search.extrapolation: allow.
+  std::vector<std::string> coverage;
 };
+
+/// Lines that say how many of `all` and of `front` were priced outside the profile's data,
+/// along which range keys, by what factor at worst, from what data, and how to get a profile
+/// that covers the space. Empty when none was.
+std::vector<std::string> coverage_summary(const std::vector<EvaluationRecord>& all,
+                                          const std::vector<EvaluationRecord>& front, const BoardProfile& profile,
+                                          const std::string& config_path);
 
 /// The feasible, trained evaluations that no other dominates in the config's objectives.
 std::vector<EvaluationRecord> pareto_members(const std::vector<EvaluationRecord>& evaluations,

@@ -4,7 +4,9 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -62,6 +64,23 @@ double budget_violation(const EvaluationRecord& r, const Budgets& b, std::string
   check("MACs", static_cast<double>(r.macs), b.macs ? std::optional<double>(static_cast<double>(*b.macs)) : std::nullopt,
         "");
   return violation;
+}
+
+// The estimate's band, warnings and extrapolation into the record.
+void record_coverage(const NetworkEstimate& estimate, EvaluationRecord& r) {
+  r.energy_low_mj = estimate.energy_low_mj;
+  r.energy_high_mj = estimate.energy_high_mj;
+  r.latency_low_ms = estimate.latency_low_ms;
+  r.latency_high_ms = estimate.latency_high_ms;
+  r.extrapolated = estimate.extrapolated();
+  for (const EstimateWarning& w : estimate.warnings) {
+    r.warnings.push_back(describe(w));
+    const std::string key = w.type == EstimateWarning::Type::fallback ? "kind" : std::string(to_string(w.key));
+    if (std::find(r.extrapolated_keys.begin(), r.extrapolated_keys.end(), key) == r.extrapolated_keys.end()) {
+      r.extrapolated_keys.push_back(key);
+    }
+    r.extrapolation_factor = std::max(r.extrapolation_factor, std::min(extrapolation_factor(w), 1e12));
+  }
 }
 
 class Driver {
@@ -183,7 +202,12 @@ class Driver {
       e.violation = kFailedViolation;
     } else if (r.status == EvaluationStatus::infeasible) {
       std::string why;
-      e.violation = std::max(budget_violation(r, config_.search.budgets, why), 1e-9);
+      double violation = budget_violation(r, config_.search.budgets, why);
+      // Rejected extrapolations: the farther outside the data, the worse.
+      if (r.extrapolated && config_.search.extrapolation == Extrapolation::reject) {
+        violation += std::log10(std::min(r.extrapolation_factor, 1e12)) + 1e-6;
+      }
+      e.violation = std::max(violation, 1e-9);
     }
     return e;
   }
@@ -200,12 +224,19 @@ class Driver {
     const NetworkEstimate estimate = estimator_.estimate(arch, analysis);
     r.energy_mj = estimate.energy_mj;
     r.latency_ms = estimate.latency_ms;
+    record_coverage(estimate, r);
     r.macs = analysis.macs;
     r.params = analysis.params;
     std::string why;
     if (budget_violation(r, config_.search.budgets, why) > 0) {
       r.status = EvaluationStatus::infeasible;
       r.error = why;
+    }
+    if (r.extrapolated) ++summary_.extrapolated;
+    if (r.extrapolated && config_.search.extrapolation == Extrapolation::reject) {
+      r.status = EvaluationStatus::infeasible;
+      r.error += fmt::format("{}extrapolated (search.extrapolation: reject): {}", r.error.empty() ? "" : "; ",
+                             r.warnings.front());
     }
     return r;
   }

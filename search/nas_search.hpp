@@ -48,6 +48,7 @@ struct SearchSummary {
   std::size_t trained = 0;           // trainings finished in this process
   std::size_t infeasible = 0;        // candidates logged infeasible in this process
   std::size_t reused = 0;            // candidates answered from the log
+  std::size_t extrapolated = 0;      // candidates priced in this process outside the profile's data
 };
 
 /// Runs (or resumes, when `run` was reopened with RunDirectory::resume) a search, pricing

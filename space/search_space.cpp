@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -279,6 +280,87 @@ void SearchSpace::append_block(const Genome& g, int block, std::vector<Layer>& l
     shape.height = out_len(shape.height, o.pool_kernel, o.pool_kernel, 0);
     shape.width = out_len(shape.width, o.pool_kernel, o.pool_kernel, 0);
   }
+}
+
+std::vector<SearchSpace::ReachableLayer> SearchSpace::reachable_layers() const {
+  const auto& o = options_;
+  std::vector<ReachableLayer> out;
+  std::set<std::string> seen;
+  const auto add = [&](const Shape& input, const Layer& layer) {
+    if (seen.insert(canonical_form(Architecture{.input = input, .layers = {layer}})).second) {
+      out.push_back(ReachableLayer{.input = input, .layer = layer});
+    }
+  };
+  // Shapes at a block boundary, depth by depth; a block depends only on the shape it gets.
+  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> boundary{{o.input.channels, o.input.height, o.input.width}};
+  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> final_shapes;
+  if (o.conv_blocks.min == 0) final_shapes = boundary;
+  Genome g(genome_length(), 0);
+  for (int depth = 1; depth <= o.conv_blocks.max; ++depth) {
+    std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t>> next;
+    for (const auto& [c, h, w] : boundary) {
+      for (int f0 = 0; f0 < cardinality_[block_gene(0, kFilters)]; ++f0) {
+        for (int f1 = 0; f1 < cardinality_[block_gene(0, kKernel)]; ++f1) {
+          for (int f2 = 0; f2 < cardinality_[block_gene(0, kStride)]; ++f2) {
+            for (int f3 = 0; f3 < cardinality_[block_gene(0, kSeparable)]; ++f3) {
+              for (int f4 = 0; f4 < cardinality_[block_gene(0, kBatchNorm)]; ++f4) {
+                for (int f5 = 0; f5 < cardinality_[block_gene(0, kPool)]; ++f5) {
+                  const int fields[] = {f0, f1, f2, f3, f4, f5};
+                  for (int f = 0; f < kBlockGenes; ++f) g[block_gene(0, f)] = fields[f];
+                  std::vector<Layer> layers;
+                  Shape shape{c, h, w};
+                  append_block(g, 0, layers, shape);
+                  const NetworkAnalysis a = analyze(Architecture{.input = Shape{c, h, w}, .layers = layers});
+                  for (std::size_t i = 0; i < layers.size(); ++i) add(a.layers[i].input, layers[i]);
+                  next.insert({shape.channels, shape.height, shape.width});
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    boundary = std::move(next);
+    if (depth >= o.conv_blocks.min) final_shapes.insert(boundary.begin(), boundary.end());
+  }
+  // The head: an optional global pool, hidden fc layers, the classifier.
+  std::set<std::int64_t> fc_inputs;
+  for (const auto& [c, h, w] : final_shapes) {
+    for (bool global : o.global_pool) {
+      const Shape shape{c, h, w};
+      if (global) add(shape, PoolLayer{.op = PoolOp::avg, .global = true});
+      fc_inputs.insert(global ? c : c * h * w);
+    }
+  }
+  std::set<std::int64_t> inputs = fc_inputs;
+  for (int i = 0; i <= o.fc_layers.max; ++i) {
+    std::set<std::int64_t> next;
+    for (std::int64_t in : inputs) {
+      // The classifier follows any count of hidden layers from the minimum on.
+      if (i >= o.fc_layers.min) {
+        add(Shape{in, 1, 1}, FcLayer{.units = o.classes, .activation = Activation::none, .dropout = o.fc_dropout});
+      }
+      if (i < o.fc_layers.max) {
+        for (std::int64_t units : o.fc_units) {
+          add(Shape{in, 1, 1}, FcLayer{.units = units, .dropout = o.fc_dropout});
+          next.insert(units);
+        }
+      }
+    }
+    inputs = std::move(next);
+  }
+  return out;
+}
+
+std::vector<Architecture> SearchSpace::sample_architectures(std::size_t count, std::uint64_t seed) const {
+  Rng rng(seed);
+  std::vector<Architecture> out;
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    out.push_back(sample_architecture(rng));
+    out.back().name = fmt::format("sample-{}", i + 1);
+  }
+  return out;
 }
 
 Architecture SearchSpace::decode(const Genome& g) const {

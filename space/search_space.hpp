@@ -95,6 +95,22 @@ class SearchSpace {
 
   Architecture sample_architecture(Rng& rng) const { return decode(sample(rng)); }
 
+  /// A layer some network of the space has, with the shape of its input.
+  struct ReachableLayer {
+    Shape input;
+    Layer layer;
+    bool operator==(const ReachableLayer&) const = default;
+  };
+  /// Every distinct (input shape, layer) that some genome of the space decodes to, found by
+  /// walking the block boundaries' shapes depth by depth (not by sampling): convs, depthwise
+  /// and pointwise convs, pools, the global pool, hidden fc layers and the classifier.
+  std::vector<ReachableLayer> reachable_layers() const;
+
+  /// `count` architectures drawn uniformly over the genomes with an engine seeded by `seed`
+  /// (the same on every machine), named "sample-1", "sample-2", ...; repeats are possible in
+  /// small spaces, as in the search's random sampling.
+  std::vector<Architecture> sample_architectures(std::size_t count, std::uint64_t seed) const;
+
  private:
   std::size_t block_gene(int block, int field) const { return 1 + block * kBlockGenes + field; }
   std::size_t fc_count_gene() const { return 1 + options_.conv_blocks.max * kBlockGenes; }

@@ -107,6 +107,10 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
       throw std::invalid_argument(fmt::format("plot series '{}' has {} x values and {} y values", s.label,
                                               s.x.size(), s.y.size()));
     }
+    if ((!s.x_low.empty() && s.x_low.size() != s.x.size()) || s.x_low.size() != s.x_high.size()) {
+      throw std::invalid_argument(fmt::format("plot series '{}' has {} x values and bars for {} and {}", s.label,
+                                              s.x.size(), s.x_low.size(), s.x_high.size()));
+    }
   }
   const double W = options.width_px;
   const double H = options.height_px;
@@ -120,6 +124,8 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
   std::vector<double> ys;
   for (const PlotSeries& s : series) {
     xs.insert(xs.end(), s.x.begin(), s.x.end());
+    xs.insert(xs.end(), s.x_low.begin(), s.x_low.end());
+    xs.insert(xs.end(), s.x_high.begin(), s.x_high.end());
     ys.insert(ys.end(), s.y.begin(), s.y.end());
   }
   if (options.diagonal && options.log_x == options.log_y) {
@@ -183,10 +189,17 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
     if (!s.label.empty()) legend.emplace_back(color, &s);
     std::string path;
     std::string marks;
+    std::string bars;
+    const bool with_bars = !s.x_low.empty();
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       if (!ax.usable(s.x[i]) || !ay.usable(s.y[i])) continue;
       const double x = px(s.x[i]);
       const double y = py(s.y[i]);
+      if (with_bars && ax.usable(s.x_low[i]) && ax.usable(s.x_high[i])) {
+        bars += fmt::format("<path d=\"M{0:.1f},{2:.1f} L{1:.1f},{2:.1f} M{0:.1f},{3:.1f} L{0:.1f},{4:.1f} "
+                            "M{1:.1f},{3:.1f} L{1:.1f},{4:.1f}\"/>",
+                            px(s.x_low[i]), px(s.x_high[i]), y, y - 3, y + 3);
+      }
       path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "M" : " L", x, y);
       const double r = s.size_px;
       switch (s.marker) {
@@ -205,7 +218,14 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
       svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\" opacity=\"{}\"/>\n", path, color,
                          s.opacity);
     }
-    if (!marks.empty()) {
+    if (!bars.empty()) {
+      svg += fmt::format("<g class=\"bands\" stroke=\"{}\" stroke-width=\"1.2\" opacity=\"{}\">{}</g>\n", color,
+                         0.6 * s.opacity, bars);
+    }
+    if (!marks.empty() && s.hollow && s.marker != Marker::cross) {
+      svg += fmt::format("<g fill=\"white\" stroke=\"{}\" stroke-width=\"1.5\" opacity=\"{}\">{}</g>\n", color,
+                         s.opacity, marks);
+    } else if (!marks.empty()) {
       svg += s.marker == Marker::cross
                  ? fmt::format("<g stroke=\"{}\" stroke-width=\"1.3\" opacity=\"{}\">{}</g>\n", color, s.opacity, marks)
                  : fmt::format("<g fill=\"{}\" opacity=\"{}\">{}</g>\n", color, s.opacity, marks);

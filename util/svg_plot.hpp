@@ -19,6 +19,11 @@ struct PlotSeries {
   bool line = false;  // join the points in the given order
   double opacity = 1.0;
   double size_px = 3.0;  // marker radius
+  /// Optional horizontal bars from x_low[i] to x_high[i] through each point (e.g. an
+  /// estimate's uncertainty band); empty, or as long as x.
+  std::vector<double> x_low;
+  std::vector<double> x_high;
+  bool hollow = false;  // circle and square markers drawn as outlines
 };
 
 struct PlotOptions {

@@ -1,11 +1,16 @@
 #include "energy/profiling/grid.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
+#include <limits>
+#include <stdexcept>
 #include <set>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "energy/layer_features.hpp"
 #include "space/analysis.hpp"
 #include "util/input_error.hpp"
 #include "util/random.hpp"
@@ -237,6 +242,202 @@ std::vector<GridPoint> measuring_order(const ProfileGrid& grid, std::uint64_t se
 
 std::string point_key(const Shape& input, const Layer& layer) {
   return canonical_form(Architecture{.input = input, .layers = {layer}});
+}
+
+}  // namespace joules::profiling
+
+namespace joules::profiling {
+namespace {
+
+LayerFeatures features_of(const GridPoint& p) {
+  const Architecture arch{.input = p.input, .layers = {p.layer}};
+  return layer_features(p.layer, analyze(arch).layers.front());
+}
+
+std::string kind_family(LayerKind kind) { return fmt::format("space-{}", to_string(kind)); }
+
+// Coordinates of the space-filling design: the kind far apart, then log sizes.
+std::vector<double> design_coordinates(const LayerFeatures& f) {
+  const auto lg = [](double v) { return std::log2(std::max(v, 1.0)); };
+  return {100.0 * static_cast<double>(f.kind), lg(f.macs), lg(f.width), lg(static_cast<double>(f.in_channels)),
+          static_cast<double>(f.kernel), static_cast<double>(f.stride), lg(static_cast<double>(f.input_size)),
+          static_cast<double>(f.kernel_class)};
+}
+
+// One representative conv (the median of the plain convs by MACs) at filter counts around each
+// multiple of 8 in [lo, hi]: the points a fit needs to see the steps of the scheduling.
+std::vector<GridPoint> filter_steps(const std::vector<GridPoint>& convs, std::int64_t lo, std::int64_t hi) {
+  if (convs.empty()) return {};
+  std::vector<std::pair<double, std::size_t>> by_macs;
+  for (std::size_t i = 0; i < convs.size(); ++i) by_macs.emplace_back(features_of(convs[i]).macs, i);
+  std::sort(by_macs.begin(), by_macs.end());
+  const GridPoint& base = convs[by_macs[by_macs.size() / 2].second];
+  std::set<std::int64_t> counts;
+  for (std::int64_t m = 8; m <= hi + 1; m += 8) {
+    for (std::int64_t f : {m - 1, m, m + 1}) {
+      if (f >= lo && f <= hi) counts.insert(f);
+    }
+  }
+  std::vector<GridPoint> out;
+  for (std::int64_t f : counts) {
+    GridPoint p = base;
+    std::get<ConvLayer>(p.layer).filters = f;
+    p.family = "filter-steps";
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+ProfileGrid grid_from_space(const SearchSpaceOptions& options, const SpaceGridOptions& grid_options) {
+  const SearchSpace space(options);
+  std::vector<GridPoint> candidates;
+  std::vector<GridPoint> convs;
+  std::set<std::string> seen;
+  std::int64_t min_filters = std::numeric_limits<std::int64_t>::max(), max_filters = 0;
+  for (const auto& r : space.reachable_layers()) {
+    GridPoint p{.input = r.input, .layer = r.layer};
+    // A global pool is measured as the window over the whole map it is (the same work and
+    // the same range values), so that the grid file can say it.
+    if (auto* pool = std::get_if<PoolLayer>(&p.layer); pool && pool->global) {
+      const Size2 window{r.input.height, r.input.width};
+      p.layer = PoolLayer{.op = pool->op, .kernel = window, .stride = window};
+    }
+    if (!seen.insert(point_key(p.input, p.layer)).second) continue;
+    const LayerFeatures f = features_of(p);
+    p.family = kind_family(f.kind);
+    if (f.kind == LayerKind::conv) {
+      convs.push_back(p);
+      min_filters = std::min(min_filters, static_cast<std::int64_t>(f.width));
+      max_filters = std::max(max_filters, static_cast<std::int64_t>(f.width));
+    }
+    candidates.push_back(std::move(p));
+  }
+  std::vector<GridPoint> steps;
+  for (GridPoint& p : filter_steps(convs, min_filters, max_filters)) {
+    if (seen.insert(point_key(p.input, p.layer)).second) steps.push_back(std::move(p));
+  }
+
+  // The points that reach the ends of each kind's ranges are always kept.
+  std::vector<LayerFeatures> features;
+  for (const GridPoint& p : candidates) features.push_back(features_of(p));
+  std::vector<bool> keep(candidates.size(), false);
+  for (LayerKind kind : kLayerKinds) {
+    for (RangeKey key : range_keys(kind)) {
+      std::optional<std::size_t> lo, hi;
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (features[i].kind != kind) continue;
+        const double v = features[i].range_value(key);
+        if (!lo || v < features[*lo].range_value(key)) lo = i;
+        if (!hi || v > features[*hi].range_value(key)) hi = i;
+      }
+      if (lo) keep[*lo] = true;
+      if (hi) keep[*hi] = true;
+    }
+  }
+  const auto required = static_cast<std::size_t>(std::count(keep.begin(), keep.end(), true));
+  std::size_t target = grid_options.points == 0 ? candidates.size() + steps.size() : grid_options.points;
+  if (target < required) {
+    throw std::invalid_argument(fmt::format("{} points cannot cover the space: the {} layer configurations that reach "
+                                            "the ends of its ranges need at least {}",
+                                            target, candidates.size(), required));
+  }
+  target = std::min(target, candidates.size() + steps.size());
+  // A quarter of the points beyond the required ones at most go to the filter steps.
+  const std::size_t step_count = grid_options.points == 0 ? steps.size() : std::min(steps.size(), (target - required) / 4);
+  if (step_count < steps.size()) {
+    // Evenly spread over the counts.
+    std::vector<GridPoint> spread;
+    for (std::size_t i = 0; i < step_count; ++i) spread.push_back(steps[i * steps.size() / step_count]);
+    steps = std::move(spread);
+  }
+
+  // Greedy maximin over the rest, in a seeded order (ties go to the earlier in that order).
+  std::vector<std::size_t> order(candidates.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng rng(grid_options.seed);
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.index(i)]);
+  std::vector<std::vector<double>> x;
+  for (const LayerFeatures& f : features) x.push_back(design_coordinates(f));
+  std::vector<double> lo_x(x.front().size(), std::numeric_limits<double>::max()), hi_x(x.front().size(), -lo_x.front());
+  for (const auto& v : x) {
+    for (std::size_t d = 0; d < v.size(); ++d) {
+      lo_x[d] = std::min(lo_x[d], v[d]);
+      hi_x[d] = std::max(hi_x[d], v[d]);
+    }
+  }
+  for (auto& v : x) {
+    for (std::size_t d = 1; d < v.size(); ++d) v[d] = hi_x[d] > lo_x[d] ? (v[d] - lo_x[d]) / (hi_x[d] - lo_x[d]) : 0.0;
+  }
+  std::vector<double> nearest(candidates.size(), std::numeric_limits<double>::max());
+  const auto take = [&](std::size_t j) {
+    keep[j] = true;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      double d2 = 0;
+      for (std::size_t d = 0; d < x[i].size(); ++d) d2 += (x[i][d] - x[j][d]) * (x[i][d] - x[j][d]);
+      nearest[i] = std::min(nearest[i], d2);
+    }
+  };
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (keep[i]) {
+      take(i);
+      ++kept;
+    }
+  }
+  if (kept == 0 && !order.empty() && target > step_count) {
+    take(order.front());
+    ++kept;
+  }
+  while (kept + step_count < target) {
+    std::optional<std::size_t> best;
+    for (std::size_t i : order) {
+      if (!keep[i] && (!best || nearest[i] > nearest[*best])) best = i;
+    }
+    if (!best) break;
+    take(*best);
+    ++kept;
+  }
+
+  ProfileGrid grid;
+  grid.file = grid_options.file;
+  grid.name = grid_options.file.empty() ? "grid from a search space" : "grid from " + grid_options.file;
+  grid.seed = grid_options.seed;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (keep[i]) grid.points.push_back(candidates[i]);
+  }
+  grid.points.insert(grid.points.end(), steps.begin(), steps.end());
+  return grid;
+}
+
+std::string to_yaml(const ProfileGrid& grid) {
+  std::string conv, fc, pool;
+  for (const GridPoint& p : grid.points) {
+    const std::int64_t size = std::max(p.input.height, p.input.width);
+    if (const auto* c = std::get_if<ConvLayer>(&p.layer)) {
+      const bool depthwise = c->groups > 1 && c->groups == p.input.channels;
+      conv += fmt::format("  - {{name: {}, input_size: {}, in_channels: {}{}, kernel: {}, stride: {}, padding: {}, "
+                          "bias: {}, batch_norm: {}, activation: {}}}\n",
+                          p.family, size, p.input.channels,
+                          depthwise ? ", depthwise: true" : fmt::format(", filters: {}", c->filters), c->kernel.h,
+                          c->stride.h, c->padding.h, c->bias, c->batch_norm, to_string(c->activation));
+    } else if (const auto* pl = std::get_if<PoolLayer>(&p.layer)) {
+      pool += fmt::format("  - {{name: {}, input_size: {}, channels: {}, kernel: {}, stride: {}, padding: {}, op: {}}}\n",
+                          p.family, size, p.input.channels, pl->kernel.h, pl->stride.h, pl->padding.h,
+                          to_string(pl->op));
+    } else {
+      const auto& f = std::get<FcLayer>(p.layer);
+      fc += fmt::format("  - {{name: {}, inputs: {}, outputs: {}, bias: {}, activation: {}}}\n", p.family,
+                        p.input.channels * p.input.height * p.input.width, f.units, f.bias, to_string(f.activation));
+    }
+  }
+  std::string out = fmt::format("# {} ({} points), written by joules profile --grid-from\nname: \"{}\"\nseed: {}\n",
+                                grid.name, grid.points.size(), grid.name, grid.seed);
+  if (!conv.empty()) out += "conv:\n" + conv;
+  if (!fc.empty()) out += "fc:\n" + fc;
+  if (!pool.empty()) out += "pool:\n" + pool;
+  return out;
 }
 
 }  // namespace joules::profiling

@@ -48,5 +48,18 @@ TEST(SvgPlotTest, RejectsMismatchedSeries) {
                   ::testing::HasSubstr("plot series 'a' has 2 x values and 1 y values")));
 }
 
+TEST(SvgPlotTest, BandsAreHorizontalBarsAndHollowMarkersAreOutlines) {
+  const std::string svg = svg_plot({}, {{.label = "front", .x = {2, 4}, .y = {1, 2}, .x_low = {1, 3}, .x_high = {3, 6},
+                                         .hollow = true}});
+  EXPECT_THAT(svg, HasSubstr("class=\"bands\""));
+  EXPECT_THAT(svg, HasSubstr("fill=\"white\""));
+  try {
+    svg_plot({}, {{.label = "front", .x = {2, 4}, .y = {1, 2}, .x_low = {1}, .x_high = {3}}});
+    FAIL() << "bars of another length accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("plot series 'front' has 2 x values and bars for 1 and 1"));
+  }
+}
+
 }  // namespace
 }  // namespace joules
