@@ -10,6 +10,7 @@
 #include "train/allocator.hpp"
 #include "train/trainer.hpp"
 #include "util/input_error.hpp"
+#include "util/yaml_reader.hpp"
 
 namespace joules::cli {
 namespace {
@@ -30,7 +31,7 @@ int run_export_command(const ExportCommandOptions& options) {
   std::shared_ptr<const Data> data;
   if (options.retrain_epochs > 0) {
     keep_freed_memory_for_training();
-    data = load_data(config.data);
+    data = load_data(config.data, yaml::Value::parse_file(config_path.string()).get("data"));
     request.retrain = [&data](const Architecture& arch, const TrainOptions& train_options) {
       return train_architecture(arch, *data, train_options);
     };
