@@ -52,6 +52,10 @@ inline constexpr std::size_t kMaxInputFileBytes = std::size_t{16} << 20;
 /// before the file is read into memory (a pipe is read up to the limit).
 std::string read_input_file(const std::string& path, std::size_t max_bytes = kMaxInputFileBytes);
 
+/// `text` as it can be printed on a terminal: control characters (C0, DEL, C1) and bytes that
+/// are not UTF-8 written as \xNN, so that no escape sequence reaches the terminal.
+std::string printable(std::string_view text);
+
 /// The text of a user file checked to be text: a leading UTF-8 byte order mark is dropped, and
 /// a NUL byte or bytes that are not UTF-8 throw InputError(file, LINE, "", ...) naming the line.
 std::string_view checked_text(std::string_view text, const std::string& file);

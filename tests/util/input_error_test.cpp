@@ -35,5 +35,12 @@ TEST(CheckedTextTest, KeepsUtf8AndDropsAByteOrderMark) {
               ::testing::ThrowsMessage<InputError>(HasSubstr("f.txt:3: bytes that are not UTF-8")));
 }
 
+TEST(PrintableTest, EscapesWhatATerminalWouldObey) {
+  EXPECT_EQ(printable("VDD_\x1b[2JGPU\x07"), "VDD_\\x1b[2JGPU\\x07");
+  EXPECT_EQ(printable("a\xc2\x9b" "31mb"), "a\\xc2\\x9b31mb") << "C1 CSI";
+  EXPECT_EQ(printable("bad \xff byte"), "bad \\xff byte");
+  EXPECT_EQ(printable("VDD_CPU caf\xc3\xa9 \xe2\x82\xac"), "VDD_CPU caf\xc3\xa9 \xe2\x82\xac");
+}
+
 }  // namespace
 }  // namespace joules
