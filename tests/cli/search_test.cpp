@@ -216,33 +216,31 @@ TEST_F(SearchCommandTest, BadConfigsExitTwoBeforeAnyWork) {
 // key, in `search` and in `export --retrain-epochs` alike.
 TEST_F(SearchCommandTest, DataSectionErrorsNameTheConfigLineAndKey) {
   const fs::path run = tmp.path() / "run";
-  std::string text = tiny_config();
-  text.replace(text.find("validation_size: 500"), 20, "validation_size: 60000");
-  const std::string config = tmp.write("split.yaml", text);
+  // The tiny config with its `validation_size: 500` line (line 17) replaced.
+  const auto config_with = [&](const std::string& file, const std::string& data_line) {
+    std::string text = tiny_config();
+    text.replace(text.find("validation_size: 500"), 20, data_line);
+    return tmp.write(file, text);
+  };
+  const std::string config = config_with("split.yaml", "validation_size: 60000");
   CommandResult r = run_joules({"search", config, "--out", run.string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, ::testing::StartsWith("error: " + config + ":17: data.validation_size: must be in [1, 59999]"));
   EXPECT_FALSE(fs::exists(run));
 
-  text = tiny_config();
-  text.replace(text.find("validation_size: 500"), 20, "validation_size: 0");
-  const std::string zero = tmp.write("zero.yaml", text);
+  const std::string zero = config_with("zero.yaml", "validation_size: 0");
   r = run_joules({"search", zero, "--out", run.string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: " + zero + ":17: data.validation_size: expected an integer >= 1, got 0\n");
 
-  text = tiny_config();
-  text.replace(text.find("validation_size: 500"), 20, "path: /no/such/dir\n  validation_size: 500");
-  const std::string nowhere = tmp.write("nowhere.yaml", text);
+  const std::string nowhere = config_with("nowhere.yaml", "path: /no/such/dir\n  validation_size: 500");
   r = run_joules({"search", nowhere, "--out", run.string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: " + nowhere + ":17: data.path: no such directory: /no/such/dir\n");
   EXPECT_FALSE(fs::exists(run));
 
   // An export that retrains reads the run's config.yaml the same way.
-  text = tiny_config();
-  text.replace(text.find("validation_size: 500"), 20, "validation_size: 60000");
-  const std::string run_config = tmp.write("exported/config.yaml", text);
+  const std::string run_config = config_with("exported/config.yaml", "validation_size: 60000");
   r = run_joules({"export", (tmp.path() / "exported").string(), "--retrain-epochs", "1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, ::testing::StartsWith("error: " + run_config + ":17: data.validation_size: must be in [1, 59999]"));
