@@ -111,7 +111,8 @@ class Trainer {
     const auto start = Clock::now();
     // The budget bounds training and evaluation together. Training stops early enough to leave
     // the evaluation its estimated time (a forward pass costs about a third of a training step
-    // per sample; half is reserved); evaluation stops at the deadline, without an accuracy.
+    // per sample; a whole step's time per batch is reserved, for a loaded machine's jitter);
+    // evaluation stops at the deadline, without an accuracy.
     const bool budgeted = o_.time_budget_s > 0;
     const auto deadline = budgeted ? start + std::chrono::duration_cast<Clock::duration>(
                                                  std::chrono::duration<double>(o_.time_budget_s))
@@ -120,7 +121,7 @@ class Trainer {
                                 (o_.evaluate_test ? static_cast<double>(data_.test_index.size(0)) : 0.0);
     const auto eval_reserve_s = [&] {
       const double step_s = seconds_since(start) / static_cast<double>(std::max<std::int64_t>(result_.steps, 1));
-      return 0.5 * step_s * eval_samples / static_cast<double>(batch);
+      return step_s * eval_samples / static_cast<double>(batch);
     };
     double learning_rate = o_.learning_rate;
 
