@@ -145,7 +145,8 @@ TEST(FitCommandTest, ExtremeValuesGiveAReadableProfileOrAClearError) {
                                 "--model", "linear", "--groups", "group", "--folds", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(read(out), HasSubstr("r2: null"));
-  EXPECT_THAT(read(out), ::testing::Not(HasSubstr("nan")));
+  EXPECT_THAT(read(out), ::testing::Not(HasSubstr(": -nan")));
+  EXPECT_THAT(read(out), ::testing::Not(HasSubstr(": nan")));
   const std::string arch = dir.write("a.yaml", "input: [3, 10, 10]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n");
   r = run_joules({"estimate", arch, "--board", out, "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -156,11 +157,17 @@ TEST(FitCommandTest, ExtremeValuesGiveAReadableProfileOrAClearError) {
   const std::string huge_csv = dir.write("huge.csv", huge);
   r = run_joules({"fit", "--layers", huge_csv, "--provenance", provenance, "--out", out, "--model", "linear",
                   "--groups", "group", "--folds", "3"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_THAT(r.err, StartsWith("error: " + huge_csv + ": cannot fit a profile from these values (board profile "
-                                "lab-board cannot be written: energy."));
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
-  EXPECT_FALSE(std::filesystem::exists(out));
+  // Values near the top of a double: either a profile every command reads, or exit 2 and nothing.
+  if (r.exit_code == 0) {
+    r = run_joules({"estimate", arch, "--board", out, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  } else {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, StartsWith("error: " + huge_csv + ": cannot fit a profile from these values (board profile "
+                                  "lab-board cannot be written: energy."));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
 }
 
 }  // namespace
