@@ -15,6 +15,7 @@
 #include "train/trainer.hpp"
 #include "util/directory_lock.hpp"
 #include "util/input_error.hpp"
+#include "util/yaml_reader.hpp"
 
 namespace joules::cli {
 namespace {
@@ -61,7 +62,8 @@ int run_export_command(const ExportCommandOptions& options) {
   std::shared_ptr<const Data> data;
   if (options.retrain_epochs > 0) {
     keep_freed_memory_for_training();
-    data = load_data(config.data, config.space.input);
+    data = load_data(config.data, config.space.input,
+                     yaml::Value::parse_file(config_path.string()).get("data"));
     request.retrain = [&data, &interrupt](const Architecture& arch, const TrainOptions& train_options) {
       return train_architecture(arch, *data, train_options, TrainHooks{.stop = &interrupt.flag()});
     };

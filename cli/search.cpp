@@ -67,7 +67,8 @@ int run_search_command(const SearchCommandOptions& options) {
   // 2. Everything that can be wrong with the input is found before any work starts.
   const BoardProfile profile = load_board_profile(config.board);
   keep_freed_memory_for_training();
-  const std::shared_ptr<const Data> data = load_data(config.data, config.space.input);
+  const std::shared_ptr<const Data> data = load_data(
+      config.data, config.space.input, yaml::Value::parse_string(config_text, config_label).get("data"));
   config.data.class_names = data->class_names();  // an image folder's, into the resolved config
   try {
     check_search_against_data(config, *data);

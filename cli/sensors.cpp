@@ -2,10 +2,12 @@
 // this machine, each rail read once, and the board total. Sources that are not usable are listed
 // with the reason; the timer estimate is always there and always says it is an estimate.
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -41,6 +43,7 @@ nlohmann::json source_json(PowerSensor& sensor, const SensorSnapshot& snapshot) 
                         {"voltage_mv", number_or_null(rail.reading.voltage_mv)},
                         {"current_ma", number_or_null(rail.reading.current_ma)}};
     if (!rail.reading.ok()) r["error"] = rail.reading.error;
+    if (!rail.fault.empty()) r["fault"] = rail.fault;
     rails.push_back(std::move(r));
   }
   nlohmann::json source = {{"kind", std::string(to_string(sensor.kind()))},
@@ -49,6 +52,7 @@ nlohmann::json source_json(PowerSensor& sensor, const SensorSnapshot& snapshot) 
                            {"rails", std::move(rails)},
                            {"total_rail", profiling::join_rails(snapshot.total_rails)},
                            {"total_power_mw", number_or_null(snapshot.total_power_mw)},
+                           {"total_excludes", snapshot.faulted_total_rails},
                            {"update_interval_us", sensor.update_interval().count()},
                            {"warnings", sensor.warnings()}};
   if (const auto* jetson = dynamic_cast<const profiling::JetsonIna3221Sensor*>(&sensor)) {
@@ -61,26 +65,38 @@ nlohmann::json source_json(PowerSensor& sensor, const SensorSnapshot& snapshot) 
 
 std::string power_text(const std::optional<double>& mw) { return mw ? fmt::format("{:.1f}", *mw) : "-"; }
 
+// Names, descriptions and errors come from files of the machine: printed escaped, so that a
+// label holding a terminal escape sequence shows as text.
 std::string source_table(PowerSensor& sensor, const SensorSnapshot& snapshot) {
-  std::string out = fmt::format("{}: {}\n", to_string(sensor.kind()), sensor.description());
+  std::string out = fmt::format("{}: {}\n", to_string(sensor.kind()), printable(sensor.description()));
+  std::vector<std::string> names;
   std::size_t width = 4;
-  for (const auto& rail : snapshot.rails) width = std::max(width, rail.name.size());
-  out += fmt::format("  {:<{}}  {:>10}  {:>10}  {:>10}\n", "rail", width, "power_mW", "voltage_mV", "current_mA");
   for (const auto& rail : snapshot.rails) {
+    names.push_back(printable(rail.name));
+    width = std::max(width, names.back().size());
+  }
+  out += fmt::format("  {:<{}}  {:>10}  {:>10}  {:>10}\n", "rail", width, "power_mW", "voltage_mV", "current_mA");
+  for (std::size_t i = 0; i < snapshot.rails.size(); ++i) {
+    const auto& rail = snapshot.rails[i];
     if (!rail.reading.ok()) {
-      out += fmt::format("  {:<{}}  error: {}\n", rail.name, width, rail.reading.error);
+      out += fmt::format("  {:<{}}  error: {}\n", names[i], width, printable(rail.reading.error));
       continue;
     }
-    out += fmt::format("  {:<{}}  {:>10}  {:>10}  {:>10}\n", rail.name, width, power_text(rail.reading.power_mw),
-                       power_text(rail.reading.voltage_mv), power_text(rail.reading.current_ma));
+    out += fmt::format("  {:<{}}  {:>10}  {:>10}  {:>10}{}\n", names[i], width, power_text(rail.reading.power_mw),
+                       power_text(rail.reading.voltage_mv), power_text(rail.reading.current_ma),
+                       rail.fault.empty() ? "" : "  " + rail.fault);
   }
-  out += fmt::format("  total {}: {} mW{}\n", profiling::join_rails(snapshot.total_rails),
+  std::string excluded;
+  if (!snapshot.faulted_total_rails.empty()) {
+    excluded = fmt::format("  (excluding faulted {})", printable(profiling::join_rails(snapshot.faulted_total_rails)));
+  }
+  out += fmt::format("  total {}: {} mW{}{}\n", printable(profiling::join_rails(snapshot.total_rails)),
                      snapshot.total_power_mw ? fmt::format("{:.1f}", *snapshot.total_power_mw) : "unknown (a rail failed)",
-                     sensor.is_estimate() ? "  (ESTIMATE, not measured)" : "");
+                     excluded, sensor.is_estimate() ? "  (ESTIMATE, not measured)" : "");
   if (const auto* jetson = dynamic_cast<const profiling::JetsonIna3221Sensor*>(&sensor)) {
-    out += fmt::format("  board total rule: {}\n", jetson->board().rule);
+    out += fmt::format("  board total rule: {}\n", printable(jetson->board().rule));
   }
-  for (const auto& warning : sensor.warnings()) out += fmt::format("  warning: {}\n", warning);
+  for (const auto& warning : sensor.warnings()) out += fmt::format("  warning: {}\n", printable(warning));
   return out;
 }
 
@@ -120,7 +136,7 @@ int run_sensors(const SensorsOptions& options) {
       if (!found.sensors[i]->is_estimate()) ++measured;
     }
     for (const auto& u : found.unavailable) {
-      if (u.kind == kind) fmt::print("{}: not available: {}\n", to_string(kind), u.reason);
+      if (u.kind == kind) fmt::print("{}: not available: {}\n", to_string(kind), printable(u.reason));
     }
   }
   if (measured == 0) {

@@ -124,9 +124,11 @@ int run_train(const TrainCommandOptions& cli) {
   std::shared_ptr<const Data> data;
   try {
     data = load_data(data_options, arch.input);
-  } catch (const SpecError& e) {  // validation_size too large for this data
-    throw InputError(cli.config_path.empty() ? "command line" : cli.config_path, 0,
-                     cli.config_path.empty() ? flag_of(e.key()) : "data." + e.key(), e.message());
+  } catch (const SpecError& e) {  // data.path or validation_size wrong for this data
+    if (cli.config_path.empty()) {
+      throw InputError("command line", 0, e.key() == "path" ? "--data" : flag_of(e.key()), e.message());
+    }
+    yaml::Value::parse_file(cli.config_path).fail_at(SpecError("data." + e.key(), e.message()));
   }
   try {
     check_compatible(arch, *data);

@@ -16,6 +16,7 @@ using yaml::Value;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::int64_t kFormat = 1;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // ---- reading ----
 
@@ -84,12 +85,13 @@ Quality read_quality(const Value& v) {
   q.points = v.require("points").as_int(0);
   q.mape_pct = v.require("mape_pct").as_double(0, kInf);
   q.rmspe_pct = v.require("rmspe_pct").as_double(0, kInf);
-  q.r2 = v.require("r2").as_double(-kInf, 1);
+  // null: undefined (written for a NaN r2: measured values without spread, or overflowing sums).
+  q.r2 = v.require("r2").is_null() ? kNaN : v.require("r2").as_double(-kInf, 1);
   q.within_10_pct = v.require("within_10_pct").as_double(0, 100);
   const Value band = v.require("band");
   if (!band.is_sequence() || band.size() != 2) band.fail("expected [low, high]: measured / predicted ratios");
-  q.band_low = band.at(0).as_double(0, kInf);
-  q.band_high = band.at(1).as_double(q.band_low, kInf);
+  q.band_low = band.at(0).as_double(0, kMaxBandRatio);
+  q.band_high = band.at(1).as_double(q.band_low, kMaxBandRatio);
   q.band_coverage = v.require("band_coverage").as_double(0, 1);
   return q;
 }
@@ -169,7 +171,8 @@ LayerModel read_model(const Value& v, Quantity quantity, LayerKind kind) {
                                            to_string(quantity), to_string(kind)));
   }
   for (Term t : terms) {
-    m.coefficients[static_cast<std::size_t>(t)] = v.require(coefficient_key(quantity, t)).as_double(0, kInf);
+    m.coefficients[static_cast<std::size_t>(t)] =
+        v.require(coefficient_key(quantity, t)).as_double(0, kMaxCoefficient);
   }
   return m;
 }
@@ -184,7 +187,7 @@ QuantityModels read_quantity(const Value& v, Quantity quantity) {
   }
   QuantityModels q;
   q.target = v.require("target").as_string();
-  if (!v.get(overhead_key).is_null()) q.overhead = v.get(overhead_key).as_double(0, kInf);
+  if (!v.get(overhead_key).is_null()) q.overhead = v.get(overhead_key).as_double(0, kMaxCoefficient);
   const Value models = v.require("models");
   if (!models.is_map()) models.fail("expected a map from layer kind to model");
   for (const std::string& key : models.keys()) {
@@ -283,13 +286,16 @@ BoardProfile read_profile(const Value& root) {
 
 // ---- writing ----
 
+std::string profile_text(const BoardProfile& p);
+
 std::string number(double value) { return fmt::format("{}", value); }
 
 std::string quality_yaml(const Quality& q) {
   return fmt::format(
       "{{points: {}, mape_pct: {}, rmspe_pct: {}, r2: {}, within_10_pct: {}, band: [{}, {}], "
       "band_coverage: {}}}",
-      q.points, number(q.mape_pct), number(q.rmspe_pct), number(q.r2), number(q.within_10_pct),
+      q.points, number(q.mape_pct), number(q.rmspe_pct), std::isnan(q.r2) ? "null" : number(q.r2),
+      number(q.within_10_pct),
       number(q.band_low), number(q.band_high), number(q.band_coverage));
 }
 
@@ -424,6 +430,20 @@ std::string to_yaml(const BoardIdentity& identity) {
 }
 
 std::string to_yaml(const BoardProfile& p) {
+  std::string out = profile_text(p);
+  // Never write what no command can read: a non-finite or out-of-range figure is refused here.
+  try {
+    parse_board_profile(out, "profile");
+  } catch (const InputError& e) {
+    throw std::invalid_argument(fmt::format("board profile {} cannot be written: {}: {}", p.board,
+                                            e.key(), e.message()));
+  }
+  return out;
+}
+
+namespace {
+
+std::string profile_text(const BoardProfile& p) {
   std::string out = "# joules board profile: energy (and latency) per inference, batch 1. See README.md.\n";
   out += fmt::format("format: {}\n", p.format);
   out += fmt::format("board: {}\n", yaml_scalar(p.board));
@@ -469,5 +489,7 @@ std::string to_yaml(const BoardProfile& p) {
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace joules

@@ -51,7 +51,8 @@ struct Quality {
   std::int64_t points = 0;
   double mape_pct = 0;       // mean absolute percentage error
   double rmspe_pct = 0;      // root mean squared percentage error
-  double r2 = 0;             // coefficient of determination on the measured values
+  double r2 = 0;             // coefficient of determination on the measured values; NaN when
+                             // undefined (no spread in them), written `r2: null`
   double within_10_pct = 0;  // share of points within +-10%
   /// Measured / predicted at the (1 - coverage) / 2 and (1 + coverage) / 2 quantiles: an
   /// estimate E has the band [E * band_low, E * band_high].
@@ -183,9 +184,15 @@ bool is_measured(const BoardProfile& profile);
 /// ESTIMATE ..."); empty for a measured profile with measured energy.
 std::string provenance_notice(const BoardProfile& profile);
 
+/// Largest coefficient (and overhead) a profile may hold, and largest band ratio: with at most
+/// a million layers of int64 sizes, no estimate from such a profile can overflow a double.
+inline constexpr double kMaxCoefficient = 1e100;
+inline constexpr double kMaxBandRatio = 1e100;
+
 /// Reads a profile. Throws InputError ("FILE:LINE: KEY: message") for unreadable files, YAML
-/// errors, unknown or missing keys, an unsupported format, negative or non-finite
-/// coefficients, a profile without a conv energy model.
+/// errors, unknown or missing keys, an unsupported format, negative, non-finite or larger
+/// than kMaxCoefficient coefficients, band ratios above kMaxBandRatio, a profile without a
+/// conv energy model. `r2: null` reads as NaN (undefined).
 BoardProfile load_board_profile(const std::string& path);
 BoardProfile parse_board_profile(const std::string& text, const std::string& file);
 
@@ -200,7 +207,9 @@ struct BoardIdentity {
 /// profile. Throws InputError as load_board_profile.
 BoardIdentity load_board_identity(const std::string& path);
 
-/// The profile as YAML; parse_board_profile(to_yaml(p)) == p.
+/// The profile as YAML; parse_board_profile(to_yaml(p)) == p (but for NaN r2s, written null).
+/// Throws std::invalid_argument naming the key when the text would not read back (a
+/// non-finite figure, a coefficient above kMaxCoefficient): nothing unreadable is written.
 std::string to_yaml(const BoardProfile& profile);
 
 /// A provenance file as load_board_identity() reads it back equal.

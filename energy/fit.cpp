@@ -622,6 +622,16 @@ FitOptions chosen_only(const BoardProfile& profile, FitOptions options) {
   return options;
 }
 
+// The products of a fit, checked as the profile reader checks them: extreme data (values near
+// the limits of a double) can give non-finite or absurd figures, refused naming the data file.
+void check_writable(const BoardProfile& profile, const std::string& file) {
+  try {
+    to_yaml(profile);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(file, 0, "", fmt::format("cannot fit a profile from these values ({})", e.what()));
+  }
+}
+
 }  // namespace
 
 Quality measure_quality(std::span<const double> measured, std::span<const double> predicted, double band_coverage) {
@@ -658,11 +668,16 @@ Quality measure_quality(std::span<const double> measured, std::span<const double
   q.points = static_cast<std::int64_t>(n);
   q.mape_pct = round_significant(100 * ape / nd, 4);
   q.rmspe_pct = round_significant(100 * std::sqrt(spe / nd), 4);
-  q.r2 = round_significant(ss_tot > 0 ? 1 - ss_res / ss_tot : 0.0, 4);
+  // Undefined (NaN, written `r2: null`) when the measured values have no spread or the sums
+  // of squares overflow: a number there would claim a fit quality nobody measured.
+  const double r2 = 1 - ss_res / ss_tot;
+  q.r2 = ss_tot > 0 && std::isfinite(r2) ? round_significant(r2, 4) : std::numeric_limits<double>::quiet_NaN();
   q.within_10_pct = round_significant(100 * within / nd, 4);
   q.band_low = round_significant(quantile((1 - band_coverage) / 2), 4);
   q.band_high = round_significant(quantile((1 + band_coverage) / 2), 4);
-  if (!std::isfinite(q.band_high)) q.band_high = std::numeric_limits<double>::max();
+  // A prediction of 0 gives an unbounded ratio: the band is capped at what a profile holds.
+  q.band_low = std::min(q.band_low, kMaxBandRatio);
+  q.band_high = std::min(q.band_high, kMaxBandRatio);
   q.band_coverage = band_coverage;
   return q;
 }
@@ -750,6 +765,7 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
       return fit_layer_measurements(rows_where(data, train), identity, refit_options).profile;
     }, out.profile.energy.fits.front().notes);
   }
+  check_writable(out.profile, data.file);
   return out;
 }
 
@@ -818,6 +834,7 @@ BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const Board
       return fit_network_measurements(rows_where(data, train), identity, refit_options).profile;
     }, out.profile.energy.fits.front().notes);
   }
+  check_writable(out.profile, data.file);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "energy/fit_report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,9 +17,12 @@ namespace {
 
 std::string pct(double v) { return fmt::format("{:.2f}", v); }
 
+// R^2 is NaN when undefined (measured values without spread).
+std::string r2_text(double r2) { return std::isnan(r2) ? "n/a" : fmt::format("{:.4f}", r2); }
+
 std::string quality_line(const Quality& q) {
-  return fmt::format("MAPE {}%, RMSPE {}%, R^2 {:.4f}, {}% within +-10%, {:.0f}% band x[{:.3f}, {:.3f}] ({} points)",
-                     pct(q.mape_pct), pct(q.rmspe_pct), q.r2, pct(q.within_10_pct), 100 * q.band_coverage,
+  return fmt::format("MAPE {}%, RMSPE {}%, R^2 {}, {}% within +-10%, {:.0f}% band x[{:.3f}, {:.3f}] ({} points)",
+                     pct(q.mape_pct), pct(q.rmspe_pct), r2_text(q.r2), pct(q.within_10_pct), 100 * q.band_coverage,
                      q.band_low, q.band_high, q.points);
 }
 
@@ -46,8 +50,8 @@ void write_quantity(std::string& out, const QuantityModels& models, Quantity qua
     out += "| family | granularity | MAPE % | RMSPE % | R^2 | within +-10 % | leave-one-family-out MAPE % | |\n";
     out += "|---|---:|---:|---:|---:|---:|---:|---|\n";
     for (const CandidateResult& c : s.candidates) {
-      out += fmt::format("| {} | {} | {} | {} | {:.4f} | {} | {} | {} |\n", to_string(c.family), c.granularity,
-                         pct(c.cv.mape_pct), pct(c.cv.rmspe_pct), c.cv.r2, pct(c.cv.within_10_pct),
+      out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", to_string(c.family), c.granularity,
+                         pct(c.cv.mape_pct), pct(c.cv.rmspe_pct), r2_text(c.cv.r2), pct(c.cv.within_10_pct),
                          c.lofo_mape_pct ? pct(*c.lofo_mape_pct) : "-", c.chosen ? "chosen" : "");
     }
     if (!s.per_family.empty()) {

@@ -1,6 +1,9 @@
 #include "search/evaluation_record.hpp"
 
+#include <cmath>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -18,7 +21,23 @@ std::string_view to_string(EvaluationStatus status) {
   return "failed";
 }
 
+namespace {
+
+// JSON has no inf or NaN (nlohmann would write null): a log holds only numbers it reads back.
+double finite(double value, const char* key) {
+  if (!std::isfinite(value)) {
+    throw std::invalid_argument(fmt::format("evaluation record: '{}' is {}, not a finite number", key, value));
+  }
+  return value;
+}
+
+}  // namespace
+
 nlohmann::json to_json(const EvaluationRecord& r) {
+  if (r.accuracy) finite(*r.accuracy, "accuracy");
+  finite(r.energy_mj, "energy_mj");
+  if (r.latency_ms) finite(*r.latency_ms, "latency_ms");
+  finite(r.train_seconds, "train_seconds");
   nlohmann::json j = {{"id", r.id},
                       {"generation", r.generation},
                       {"hash", r.hash},
@@ -66,7 +85,15 @@ EvaluationRecord evaluation_from_json(const nlohmann::json& j) {
       throw std::invalid_argument("field 'status': unknown status '" + status + "'");
     }
     if (!need("accuracy").is_null()) r.accuracy = j.at("accuracy").get<double>();
-    r.energy_mj = need("energy_mj").get<double>();
+    // Older logs hold `energy_mj: null` where an estimate overflowed (JSON has no inf); such a
+    // record counts only when it was not ok (its energy was never used).
+    if (need("energy_mj").is_null()) {
+      if (r.status == EvaluationStatus::ok) {
+        throw std::invalid_argument("field 'energy_mj': null in an ok record (a non-finite energy estimate)");
+      }
+    } else {
+      r.energy_mj = j.at("energy_mj").get<double>();
+    }
     r.macs = need("macs").get<std::int64_t>();
     r.params = need("params").get<std::int64_t>();
     r.train_seconds = need("train_seconds").get<double>();

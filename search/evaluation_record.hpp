@@ -44,10 +44,12 @@ struct EvaluationRecord {
   bool operator==(const EvaluationRecord&) const = default;
 };
 
-/// The JSON object of one evaluations.jsonl line.
+/// The JSON object of one evaluations.jsonl line. Throws std::invalid_argument naming the field
+/// when a number is not finite (JSON cannot hold it): the log holds only what reads back.
 nlohmann::json to_json(const EvaluationRecord& record);
 
 /// Reads a record back; throws std::invalid_argument naming the missing or malformed field.
+/// `energy_mj: null` (older logs) reads as 0 in a failed or infeasible record.
 EvaluationRecord evaluation_from_json(const nlohmann::json& json);
 
 }  // namespace joules

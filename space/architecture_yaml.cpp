@@ -104,6 +104,7 @@ Architecture parse_architecture(const Value& root) {
 
   const Value layers = root.require("layers");
   if (!layers.is_sequence() && !layers.is_null()) layers.fail("expected a list of layers");
+  if (layers.size() > kMaxLayers) layers.fail(fmt::format("at most {} layers, got {}", kMaxLayers, layers.size()));
   for (std::size_t i = 0; i < layers.size(); ++i) {
     arch.layers.push_back(read_layer(layers.at(i), i + 1 == layers.size()));
   }

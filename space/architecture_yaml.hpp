@@ -1,6 +1,7 @@
 #pragma once
 // Reading and writing the architecture YAML of DESIGN.md.
 
+#include <cstddef>
 #include <string>
 
 #include "space/architecture.hpp"
@@ -10,6 +11,9 @@ namespace joules {
 namespace yaml {
 class Value;
 }
+
+/// Most layers an architecture file may list; more is refused before the layers are read.
+inline constexpr std::size_t kMaxLayers = 1024;
 
 /// Reads an architecture file. Throws InputError ("FILE:LINE: KEY: message") for unreadable
 /// files, YAML syntax errors, wrong types, unknown keys and impossible networks.

@@ -22,6 +22,9 @@ constexpr int kMaxFcLayers = 16;
 template <class T>
 void check_choices(const std::vector<T>& values, const std::string& key) {
   if (values.empty()) throw SpecError(key, "needs at least one choice");
+  if (values.size() > kMaxChoices) {
+    throw SpecError(key, fmt::format("at most {} choices, got {}", kMaxChoices, values.size()));
+  }
   for (std::size_t i = 0; i < values.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (values[j] == values[i]) throw SpecError(fmt::format("{}[{}]", key, i), "duplicate choice");
@@ -70,6 +73,8 @@ CountRange read_count(const yaml::Value& v, int limit) {
 template <class Read>
 auto read_list(const yaml::Value& v, Read read) {
   std::vector<decltype(read(v))> out;
+  // Refused before reading: a long list would cost memory and time for nothing.
+  if (v.size() > kMaxChoices) v.fail(fmt::format("at most {} choices, got {}", kMaxChoices, v.size()));
   if (v.is_sequence()) {
     for (std::size_t i = 0; i < v.size(); ++i) out.push_back(read(v.at(i)));
   } else {

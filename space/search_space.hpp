@@ -24,6 +24,9 @@ class Value;
 
 enum class BlockPool { none, max, avg };
 
+/// Most choices one list of a search space may hold (`filters`, `kernels`, `fc_units`, ...).
+inline constexpr std::size_t kMaxChoices = 256;
+
 struct CountRange {
   int min = 0;
   int max = 0;

@@ -12,6 +12,7 @@
 #include "train/image_folder.hpp"
 #include "util/input_error.hpp"
 #include "util/random.hpp"
+#include "util/yaml_reader.hpp"
 
 namespace joules {
 namespace {
@@ -24,7 +25,7 @@ std::string find_file(const std::string& dir, std::initializer_list<const char*>
     const fs::path path = fs::path(dir) / name;
     if (fs::exists(path)) return path.string();
   }
-  throw InputError(dir, 0, "", fmt::format("has no {} (nor its other spellings)", *names.begin()));
+  throw SpecError("path", fmt::format("{} has no {} (nor its other spellings)", dir, *names.begin()));
 }
 
 struct Files {
@@ -52,7 +53,7 @@ Files read_cifar10_dataset(std::string dir) {
   for (int i = 1; fs::exists(fs::path(dir) / fmt::format("data_batch_{}.bin", i)); ++i) {
     batches.push_back((fs::path(dir) / fmt::format("data_batch_{}.bin", i)).string());
   }
-  if (batches.empty()) throw InputError(dir, 0, "", "has no data_batch_1.bin (CIFAR-10 binary version)");
+  if (batches.empty()) throw SpecError("path", dir + " has no data_batch_1.bin (CIFAR-10 binary version)");
   Files f;
   f.train = read_cifar10(batches);
   f.test = read_cifar10({find_file(dir, {"test_batch.bin"})});
@@ -98,9 +99,10 @@ std::shared_ptr<const Data> split_and_normalise(std::unique_ptr<Data::Tensors> t
                                                 std::optional<std::vector<std::int64_t>> validation_rows) {
   const DataOptions& options = t->options;
   const std::int64_t held_out = validation_rows ? 0 : options.validation_size;
-  if (!validation_rows && (options.validation_size < 0 || options.validation_size >= pool)) {
+  // At least one validation sample: a search ranks candidates by it.
+  if (!validation_rows && (options.validation_size < 1 || options.validation_size >= pool)) {
     throw SpecError("validation_size",
-                    fmt::format("must be in [0, {}] to leave a training sample (the training set has {} "
+                    fmt::format("must be in [1, {}] to leave a training sample (the training set has {} "
                                 "samples), got {}",
                                 pool - 1, pool, options.validation_size));
   }
@@ -199,11 +201,10 @@ std::shared_ptr<const Data> load_data(const DataOptions& options) {
 std::shared_ptr<const Data> load_data(const DataOptions& options, const Shape& image_input) {
   const std::string& dir = options.path;
   if (!fs::is_directory(dir)) {
-    throw InputError(
-        dir, 0, "",
-        dir == kFashionMnistPath
-            ? "no such directory: install Debian's dataset-fashion-mnist package or set data.path"
-            : "no such directory");
+    throw SpecError("path", dir == kFashionMnistPath
+                                ? "no such directory: " + dir +
+                                      " (install Debian's dataset-fashion-mnist package or set data.path)"
+                                : "no such directory: " + dir);
   }
   if (options.kind == DatasetKind::image_folder) return load_image_folder_data(options, image_input);
   Files files = options.kind == DatasetKind::cifar10 ? read_cifar10_dataset(dir) : read_idx_dataset(dir);
@@ -240,6 +241,15 @@ void gather_images(const Data::Tensors& data, const torch::Tensor& images, const
     out.mul_(1.0 / data.std[0]).add_(-data.mean[0] / data.std[0]);
   } else {
     out.mul_(data.scale).add_(data.shift);
+  }
+}
+
+std::shared_ptr<const Data> load_data(const DataOptions& options, const Shape& image_input,
+                                      const yaml::Value& node) {
+  try {
+    return load_data(options, image_input);
+  } catch (const SpecError& e) {
+    node.fail_at(e);
   }
 }
 

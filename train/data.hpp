@@ -46,7 +46,8 @@ struct DataOptions {
   /// cifar-10-batches-bin/ subdirectory. The default is Debian's dataset-fashion-mnist.
   std::string path = kFashionMnistPath;
   /// Samples of the training set held out for validation (search-time accuracy); the test
-  /// set is kept for final evaluation only. Must leave at least one training sample.
+  /// set is kept for final evaluation only. At least 1, and must leave at least one training
+  /// sample.
   std::int64_t validation_size = 5000;
   /// Seeds the permutation that picks the validation samples and orders the training samples
   /// (TrainOptions::train_samples takes a prefix of that order).
@@ -116,13 +117,18 @@ class Data {
 /// Loads a dataset into memory (decompressing gzipped files, decoding an image folder to
 /// `image_input`, through its cache) and splits it. An image folder's val/, when present, is
 /// the validation split (validation_size is then not used). `image_input` is the network's
-/// input shape; the fixed formats ignore it. Throws InputError naming the file for a missing
-/// directory or file and for malformed, truncated or inconsistent contents (image folders:
-/// see load_image_folder()), SpecError("validation_size", ...) when the split leaves no
-/// training sample.
+/// input shape; the fixed formats ignore it. Throws SpecError("path", ...) for a missing
+/// directory or dataset file in it, InputError naming the file for malformed, truncated or inconsistent contents (image folders:
+/// see load_image_folder()), SpecError("validation_size", ...) unless the split holds
+/// between 1 and all but one sample.
 std::shared_ptr<const Data> load_data(const DataOptions& options, const Shape& image_input);
 /// The same for the fixed formats (IDX, CIFAR-10), whose files give the shape; throws
 /// std::invalid_argument for an image folder.
 std::shared_ptr<const Data> load_data(const DataOptions& options);
+
+/// load_data() for options read from `node`, a config's `data:` section: SpecErrors come out
+/// as InputError "CONFIG:LINE: data.KEY: ..." at the key's line in that file.
+std::shared_ptr<const Data> load_data(const DataOptions& options, const Shape& image_input,
+                                      const yaml::Value& node);
 
 }  // namespace joules

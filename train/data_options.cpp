@@ -43,7 +43,7 @@ DataOptions parse_data_options(const yaml::Value& node) {
   } else if (o.kind != DatasetKind::fashion_mnist) {
     node.fail(fmt::format("kind {} needs a path (the directory of its files)", to_string(o.kind)));
   }
-  if (const auto v = node.get("validation_size"); v.defined()) o.validation_size = v.as_int(0, INT64_MAX);
+  if (const auto v = node.get("validation_size"); v.defined()) o.validation_size = v.as_int(1, INT64_MAX);
   if (const auto v = node.get("split_seed"); v.defined()) {
     o.split_seed = static_cast<std::uint64_t>(v.as_int(0, INT64_MAX));
   }

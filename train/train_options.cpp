@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <vector>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -46,7 +47,8 @@ std::string_view to_string(TrainStatus status) {
 
 void validate(const TrainOptions& o) {
   require(o.steps >= 0, "steps", fmt::format("must be >= 0 (0: use epochs), got {}", o.steps));
-  require(o.steps > 0 || o.epochs >= 1, "epochs", fmt::format("must be >= 1, got {}", o.epochs));
+  require(o.epochs >= 0, "epochs", fmt::format("must be >= 0 (ignored when steps > 0), got {}", o.epochs));
+  require(o.steps > 0 || o.epochs >= 1, "epochs", fmt::format("must be >= 1 when steps is 0, got {}", o.epochs));
   require(o.train_samples >= 0, "train_samples",
           fmt::format("must be >= 0 (0: the whole training split), got {}", o.train_samples));
   require(o.batch_size >= 1, "batch_size", fmt::format("must be >= 1, got {}", o.batch_size));
@@ -81,37 +83,43 @@ TrainOptions parse_train_options(const yaml::Value& node) {
   std::vector<std::string_view> keys(training_option_keys().begin(), training_option_keys().end());
   keys.push_back("augment");
   node.allow_keys(keys);
-  const auto integer = [&](const char* key, auto& field, std::int64_t lo, std::int64_t hi) {
-    if (const auto v = node.get(key); v.defined())
-      field = static_cast<std::remove_reference_t<decltype(field)>>(v.as_int(lo, hi));
+  // Ranges are checked once, by validate(), and reported at the key's line below; reading
+  // only keeps each value within its field's type.
+  const auto integer = [&](const char* key, auto& field) {
+    using Field = std::remove_reference_t<decltype(field)>;
+    const std::int64_t hi = std::numeric_limits<Field>::max() > INT64_MAX
+                                ? INT64_MAX
+                                : static_cast<std::int64_t>(std::numeric_limits<Field>::max());
+    if (const auto v = node.get(key); v.defined()) {
+      field = static_cast<Field>(v.as_int(static_cast<std::int64_t>(std::numeric_limits<Field>::min()), hi));
+    }
   };
-  const auto number = [&](const char* key, double& field, double lo, double hi) {
-    if (const auto v = node.get(key); v.defined()) field = v.as_double(lo, hi);
+  const double inf = HUGE_VAL;
+  const auto number = [&](const char* key, double& field) {
+    if (const auto v = node.get(key); v.defined()) field = v.as_double(-inf, inf);
   };
-  integer("epochs", o.epochs, 1, INT64_MAX);
-  integer("steps", o.steps, 0, INT64_MAX);
-  integer("train_samples", o.train_samples, 0, INT64_MAX);
-  integer("batch_size", o.batch_size, 1, INT64_MAX);
+  integer("epochs", o.epochs);
+  integer("steps", o.steps);
+  integer("train_samples", o.train_samples);
+  integer("batch_size", o.batch_size);
   if (const auto v = node.get("optimizer"); v.defined()) {
     o.optimizer = v.as_enum(kOptimizerNames);
   }
   if (const auto v = node.get("schedule"); v.defined()) {
     o.schedule = v.as_enum(kLrScheduleNames);
   }
-  // Ranges are checked once, by validate(), and reported at the key's line below.
-  const double inf = HUGE_VAL;
-  number("learning_rate", o.learning_rate, -inf, inf);
-  number("momentum", o.momentum, -inf, inf);
-  number("adam_beta1", o.adam_beta1, -inf, inf);
-  number("adam_beta2", o.adam_beta2, -inf, inf);
-  number("adam_epsilon", o.adam_epsilon, -inf, inf);
-  number("weight_decay", o.weight_decay, -inf, inf);
-  number("time_budget_s", o.time_budget_s, -inf, inf);
-  integer("seed", o.seed, 0, INT64_MAX);
-  integer("threads", o.threads, 1, 1024);
+  number("learning_rate", o.learning_rate);
+  number("momentum", o.momentum);
+  number("adam_beta1", o.adam_beta1);
+  number("adam_beta2", o.adam_beta2);
+  number("adam_epsilon", o.adam_epsilon);
+  number("weight_decay", o.weight_decay);
+  number("time_budget_s", o.time_budget_s);
+  integer("seed", o.seed);
+  integer("threads", o.threads);
   if (const auto v = node.get("evaluate_test"); v.defined()) o.evaluate_test = v.as_bool();
-  integer("eval_batch_size", o.eval_batch_size, 1, INT64_MAX);
-  integer("loss_every_steps", o.loss_every_steps, 1, INT64_MAX);
+  integer("eval_batch_size", o.eval_batch_size);
+  integer("loss_every_steps", o.loss_every_steps);
   if (const auto v = node.get("device"); v.defined()) {
     o.device = v.as_enum(kComputeDeviceNames);
   }

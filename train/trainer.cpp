@@ -41,10 +41,12 @@ double scheduled_learning_rate(const TrainOptions& o, std::int64_t step, std::in
   return o.learning_rate;
 }
 
-// Fraction of `index` rows classified correctly; nullopt when a stop was requested meanwhile.
+// Fraction of `index` rows classified correctly; nullopt when a stop was requested or the
+// deadline passed meanwhile (both checked before every batch).
 std::optional<double> accuracy(Network& network, const Data::Tensors& data, const torch::Tensor& images,
                                const torch::Tensor& labels, const torch::Tensor& index,
-                               std::int64_t batch_size, torch::Device device, const TrainHooks& hooks) {
+                               std::int64_t batch_size, torch::Device device, const TrainHooks& hooks,
+                               Clock::time_point deadline) {
   const std::int64_t n = index.size(0);
   if (n == 0) return std::nullopt;
   network->eval();
@@ -52,7 +54,7 @@ std::optional<double> accuracy(Network& network, const Data::Tensors& data, cons
   std::int64_t correct = 0;
   torch::Tensor x;
   for (std::int64_t start = 0; start < n; start += batch_size) {
-    if (stop_requested(hooks)) return std::nullopt;
+    if (stop_requested(hooks) || Clock::now() >= deadline) return std::nullopt;
     const torch::Tensor rows = index.narrow(0, start, std::min(batch_size, n - start));
     gather_images(data, images, rows, x);
     const torch::Tensor predicted = network->forward(x.to(device)).argmax(1).cpu();
@@ -109,6 +111,20 @@ class Trainer {
     std::int64_t report_steps = 0;
     auto last_report = Clock::now();
     const auto start = Clock::now();
+    // The budget bounds training and evaluation together. Training stops early enough to leave
+    // the evaluation its estimated time (a forward pass costs about a third of a training step
+    // per sample; a whole step's time per batch is reserved, for a loaded machine's jitter);
+    // evaluation stops at the deadline, without an accuracy.
+    const bool budgeted = o_.time_budget_s > 0;
+    const auto deadline = budgeted ? start + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(o_.time_budget_s))
+                                   : Clock::time_point::max();
+    const double eval_samples = static_cast<double>(data_.validation_index.size(0)) +
+                                (o_.evaluate_test ? static_cast<double>(data_.test_index.size(0)) : 0.0);
+    const auto eval_reserve_s = [&] {
+      const double step_s = seconds_since(start) / static_cast<double>(std::max<std::int64_t>(result_.steps, 1));
+      return step_s * eval_samples / static_cast<double>(batch);
+    };
     double learning_rate = o_.learning_rate;
 
     auto report = [&](bool done) {
@@ -178,7 +194,7 @@ class Trainer {
       if (window_steps == o_.loss_every_steps) close_window();
       if (hooks_.on_progress && seconds_since(last_report) >= hooks_.progress_interval_s) report(false);
       stopped = stop_requested(hooks_);
-      if (o_.time_budget_s > 0 && result_.steps < total_steps && seconds_since(start) >= o_.time_budget_s) {
+      if (budgeted && result_.steps < total_steps && seconds_since(start) + eval_reserve_s() >= o_.time_budget_s) {
         result_.status = TrainStatus::truncated;
         result_.reason = fmt::format("time budget of {} s reached after {} of {} steps", o_.time_budget_s,
                                      result_.steps, total_steps);
@@ -201,14 +217,19 @@ class Trainer {
     if (result_.status != TrainStatus::truncated) result_.status = TrainStatus::ok;
 
     result_.validation_accuracy = accuracy(network, data_, data_.images, data_.labels, data_.validation_index,
-                                           o_.eval_batch_size, device_, hooks_);
+                                           o_.eval_batch_size, device_, hooks_, deadline);
     if (o_.evaluate_test) {
       result_.test_accuracy = accuracy(network, data_, data_.test_images, data_.test_labels, data_.test_index,
-                                       o_.eval_batch_size, device_, hooks_);
+                                       o_.eval_batch_size, device_, hooks_, deadline);
     }
-    if (stop_requested(hooks_)) {
+    const bool out_of_time = budgeted && Clock::now() >= deadline &&
+                             (!result_.validation_accuracy || (o_.evaluate_test && !result_.test_accuracy));
+    if (stop_requested(hooks_) || out_of_time) {
       result_.status = TrainStatus::truncated;
-      result_.reason = "stopped during evaluation";
+      result_.reason = stop_requested(hooks_)
+                           ? "stopped during evaluation"
+                           : fmt::format("time budget of {} s reached during evaluation, after {} of {} steps",
+                                         o_.time_budget_s, result_.steps, total_steps);
       result_.validation_accuracy.reset();
       result_.test_accuracy.reset();
       return;

@@ -84,8 +84,10 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   /// Intra-op threads of this training (see the top of this file).
   int threads = 1;
-  /// Wall-time limit of the training loop in seconds; 0 means none. When it is reached the
-  /// run stops after the current step and is evaluated as it is (status truncated).
+  /// Wall-time limit of training and evaluation together, in seconds; 0 means none. Training
+  /// stops after the step that leaves the evaluation less than its estimated time, and the
+  /// run is evaluated as it is (status truncated); evaluation checks the limit before every
+  /// batch and, past it, ends without an accuracy (status truncated). Weights are saved after.
   double time_budget_s = 0.0;
   /// Where to save the trained weights (a pickled {name: tensor} dict that Python's
   /// torch.load reads); empty: not saved. Written atomically, only when status is ok or

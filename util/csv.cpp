@@ -16,6 +16,7 @@ CsvTable CsvTable::read_file(const std::string& path) {
 }
 
 CsvTable CsvTable::parse(std::string_view text, const std::string& file) {
+  text = checked_text(text, file);
   CsvTable table;
   table.file_ = file;
   std::vector<std::string> record;
@@ -30,6 +31,11 @@ CsvTable CsvTable::parse(std::string_view text, const std::string& file) {
     const bool blank = record.size() == 1 && record[0].empty();
     if (!blank) {
       if (table.header_.empty()) {
+        for (std::size_t i = 0; i < record.size(); ++i) {
+          for (std::size_t j = 0; j < i; ++j) {
+            if (record[j] == record[i]) throw InputError(file, record_line, record[i], "duplicate column");
+          }
+        }
         table.header_ = std::move(record);
       } else {
         if (record.size() != table.header_.size()) {

@@ -12,8 +12,9 @@ namespace joules {
 /// A whole CSV file in memory. Immutable after reading.
 class CsvTable {
  public:
-  /// Throws InputError when the file cannot be read, a row has the wrong number of fields,
-  /// or a quote is left open.
+  /// Throws InputError when the file cannot be read or is larger than kMaxInputFileBytes, is
+  /// not UTF-8 text (a leading byte order mark is dropped), names a column twice, a row has the
+  /// wrong number of fields, or a quote is left open.
   static CsvTable read_file(const std::string& path);
   static CsvTable parse(std::string_view text, const std::string& file);
 

@@ -48,9 +48,19 @@ Value::Value(std::shared_ptr<const YAML::Node> node, std::shared_ptr<const std::
     : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), line_(line) {}
 
 Value Value::parse_string(const std::string& text, const std::string& file) {
+  if (text.size() > kMaxFileBytes) {
+    throw InputError(file, 0, "", fmt::format("file is larger than {} bytes, the most joules reads as YAML",
+                                              kMaxFileBytes));
+  }
+  const std::string_view checked = checked_text(text, file);
   auto label = std::make_shared<const std::string>(file);
   try {
-    auto node = std::make_shared<const YAML::Node>(YAML::Load(text));
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(checked));
+    if (documents.size() > 1) {
+      throw InputError(file, line_of(documents[1], 0), "",
+                       "a second YAML document (after '---'): a joules file holds one document");
+    }
+    auto node = std::make_shared<const YAML::Node>(documents.empty() ? YAML::Node() : documents.front());
     return Value(node, label, "", line_of(*node, 1));
   } catch (const YAML::Exception& e) {
     const int line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
@@ -59,7 +69,7 @@ Value Value::parse_string(const std::string& text, const std::string& file) {
 }
 
 Value Value::parse_file(const std::string& path) {
-  return parse_string(read_input_file(path), path);
+  return parse_string(read_input_file(path, kMaxFileBytes), path);
 }
 
 bool Value::defined() const { return node_ != nullptr; }

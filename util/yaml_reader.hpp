@@ -20,14 +20,20 @@ class Node;
 
 namespace joules::yaml {
 
+/// Largest YAML file or text joules parses: 4 MiB (the largest shipped file is a 15 KB profile).
+/// yaml-cpp holds about 540 bytes per list entry: a 4 MiB list of numbers peaks at 1.1 GB.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{4} << 20;
+
 /// A node of a parsed YAML document together with the file it came from and its key path
 /// ("layers[2].conv.kernel"). Accessors validate types and throw InputError on mismatch.
 /// Cheap to copy; immutable.
 class Value {
  public:
-  /// Parses a file. Throws InputError when it cannot be read or is not valid YAML.
+  /// Parses a file. Throws InputError when it cannot be read, is larger than kMaxFileBytes, is
+  /// not UTF-8 text (a NUL byte, invalid bytes; a leading byte order mark is dropped), is not
+  /// valid YAML, or holds more than one document.
   static Value parse_file(const std::string& path);
-  /// Parses text; `file` labels errors.
+  /// Parses text with the same checks; `file` labels errors.
   static Value parse_string(const std::string& text, const std::string& file);
 
   const std::string& file() const { return *file_; }

@@ -64,9 +64,11 @@ SensorSnapshot take_snapshot(PowerSensor& sensor, std::chrono::milliseconds coun
       first = std::move(second);
     }
   }
+  for (RailSnapshot& rail : snapshot.rails) rail.fault = reading_fault(rail.reading);
   snapshot.total_rails = sensor.total_rails();
   double total = 0.0;
   bool complete = true;
+  std::size_t summed = 0;
   for (const auto& name : snapshot.total_rails) {
     const auto it = std::find_if(snapshot.rails.begin(), snapshot.rails.end(),
                                  [&](const RailSnapshot& r) { return r.name == name; });
@@ -74,9 +76,14 @@ SensorSnapshot take_snapshot(PowerSensor& sensor, std::chrono::milliseconds coun
       complete = false;
       continue;
     }
+    if (!it->fault.empty()) {
+      snapshot.faulted_total_rails.push_back(name);
+      continue;
+    }
     total += *it->reading.power_mw;
+    ++summed;
   }
-  if (complete) snapshot.total_power_mw = total;
+  if (complete && summed > 0) snapshot.total_power_mw = total;
   return snapshot;
 }
 

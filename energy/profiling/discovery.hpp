@@ -49,13 +49,17 @@ std::optional<SensorKind> parse_sensor_kind(std::string_view text);
 struct RailSnapshot {
   std::string name;
   RailReading reading;  // power_mw derived from two counter reads for energy-counter rails
+  std::string fault;    // reading_fault(reading): set for a negative or absurd reading
 };
 
 struct SensorSnapshot {
   std::vector<RailSnapshot> rails;
   std::vector<std::string> total_rails;
-  /// The sum of the total rails; std::nullopt when one of them could not be read.
+  /// The sum of the total rails but the faulted ones; std::nullopt when one of them could
+  /// not be read (or all are faulted).
   std::optional<double> total_power_mw;
+  /// Total rails left out of total_power_mw because their reading is a fault.
+  std::vector<std::string> faulted_total_rails;
 };
 
 /// Reads every rail once (read_detailed). Rails that give only an energy counter are read twice,

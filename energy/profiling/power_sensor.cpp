@@ -21,6 +21,19 @@ std::string join_rails(const std::vector<std::string>& names) {
   return fmt::format("{}", fmt::join(names, "+"));
 }
 
+std::string reading_fault(const RailReading& reading) {
+  const auto check = [](const std::optional<double>& value, double max, const char* what, const char* unit) {
+    if (!value || (*value >= 0 && *value <= max)) return std::string();  // NaN fails both
+    return fmt::format("fault: {} {} {} is outside [0, {}] {}", what, *value, unit, max, unit);
+  };
+  for (std::string fault : {check(reading.power_mw, kMaxPlausiblePowerMw, "power", "mW"),
+                            check(reading.voltage_mv, kMaxPlausibleVoltageMv, "voltage", "mV"),
+                            check(reading.current_ma, kMaxPlausibleCurrentMa, "current", "mA")}) {
+    if (!fault.empty()) return fault;
+  }
+  return "";
+}
+
 std::size_t PowerSensor::rail_index(std::string_view name) const {
   const auto& all = rails();
   std::vector<std::string> names;

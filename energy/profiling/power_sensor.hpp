@@ -47,6 +47,17 @@ struct RailReading {
   bool ok() const { return error.empty(); }
 };
 
+/// Bounds of a plausible reading: 0 to 10 kW, 0 to 1 kV, 0 to 10 kA. Outside them a reading is
+/// a sensor fault (a driver's error code read as a value, a counter gone wrong), not a
+/// measurement.
+inline constexpr double kMaxPlausiblePowerMw = 1e7;
+inline constexpr double kMaxPlausibleVoltageMv = 1e6;
+inline constexpr double kMaxPlausibleCurrentMa = 1e7;
+
+/// Why `reading` cannot be a measurement ("fault: power -5 mW is outside [0, 1e+07] mW"), or
+/// empty when every value it holds is plausible.
+std::string reading_fault(const RailReading& reading);
+
 /// A source that cannot be used here (no such hardware, no driver, no permission).
 /// what() says why and, where there is one, what the user can do about it.
 class SensorUnavailable : public std::runtime_error {

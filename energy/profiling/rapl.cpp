@@ -122,6 +122,12 @@ RailReading RaplSensor::read(std::size_t index) {
     reading.error = std::move(raw.error);
     return reading;
   }
+  // A counter outside its range is a fault of the reading; taken as a wrap it would add energy.
+  if (*raw.value < 0 || (zone.max_range_uj > 0 && *raw.value > zone.max_range_uj)) {
+    reading.error = fmt::format("{}: fault: energy counter {} uJ is outside [0, {}] (max_energy_range_uj)",
+                                zone.energy.path().string(), *raw.value, zone.max_range_uj);
+    return reading;
+  }
   if (*raw.value < zone.last_uj) {
     if (zone.max_range_uj == 0) {
       reading.error = fmt::format("{}: counter went back from {} to {} uJ and max_energy_range_uj is unknown",

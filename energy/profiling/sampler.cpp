@@ -45,6 +45,13 @@ struct Sampler::RailState {
       if (errors++ == 0) first_error = fmt::format("rail {}: the sensor returned no {}", name, counter ? "energy" : "power");
       return;
     }
+    // A negative or absurd power is a sensor fault, not energy: counted as a failed read.
+    if (!counter) {
+      if (std::string fault = reading_fault(reading); !fault.empty()) {
+        if (errors++ == 0) first_error = fmt::format("rail {}: {}", name, fault);
+        return;
+      }
+    }
     const double value = *raw;
     if (good == 0) {
       first_t = t;

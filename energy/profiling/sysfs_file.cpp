@@ -1,6 +1,7 @@
 #include "energy/profiling/sysfs_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,33 @@ std::string quoted_excerpt(std::string_view text) {
     out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
   }
   return out;
+}
+
+// Opens `path` for reading without ever blocking: O_NONBLOCK so that opening a FIFO does not
+// wait for a writer, and anything but a regular file (sysfs attributes are regular files) is
+// refused, since reading a FIFO or a device can block forever. Returns the fd, or -1 with
+// `error` and `error_number` set.
+int open_regular(const std::filesystem::path& path, std::string& error, int& error_number) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    error_number = errno;
+    error = open_error_message(path, error_number);
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const char* what = S_ISFIFO(st.st_mode)  ? "a FIFO"
+                       : S_ISCHR(st.st_mode) ? "a character device"
+                       : S_ISBLK(st.st_mode) ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    ::close(fd);
+    error_number = EINVAL;
+    error = fmt::format("refusing {}: it is {}, not a sysfs attribute file (reading it could block)",
+                        path.string(), what);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace
@@ -71,11 +99,10 @@ SysfsFile& SysfsFile::operator=(SysfsFile&& other) noexcept {
 
 NumberRead SysfsFile::read_number() {
   if (fd_ < 0) {
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) {
-      const int error_number = errno;
-      return {std::nullopt, open_error_message(path_, error_number), error_number};
-    }
+    std::string error;
+    int error_number = 0;
+    fd_ = open_regular(path_, error, error_number);
+    if (fd_ < 0) return {std::nullopt, std::move(error), error_number};
   }
   char buffer[64];
   const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
@@ -90,14 +117,16 @@ NumberRead SysfsFile::read_number() {
 }
 
 std::optional<std::string> read_text_file(const std::filesystem::path& path, std::string* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string why;
+  int error_number = 0;
+  const int fd = open_regular(path, why, error_number);
   if (fd < 0) {
-    if (error) *error = open_error_message(path, errno);
+    if (error) *error = std::move(why);
     return std::nullopt;
   }
   std::string text;
   char buffer[4096];
-  while (text.size() < (1 << 16)) {
+  while (text.size() < kMaxTextFileBytes) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0) {
       if (error) *error = fmt::format("cannot read {}: {}", path.string(), std::strerror(errno));

@@ -4,6 +4,7 @@
 // same as reopening it, at a third of the system calls). Failures are returned, not thrown, so
 // that a sampler can count them and go on.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -19,7 +20,9 @@ struct NumberRead {
   int error_number = 0;  // errno of a failed open or read; 0 otherwise
 };
 
-/// One attribute file, opened lazily and kept open. Not thread-safe; movable, not copyable.
+/// One attribute file, opened lazily and kept open; a read takes at most 63 bytes. A FIFO,
+/// device or socket in its place is refused (read error) rather than read, so that a read never
+/// blocks. Not thread-safe; movable, not copyable.
 class SysfsFile {
  public:
   SysfsFile() = default;
@@ -42,9 +45,13 @@ class SysfsFile {
   int fd_ = -1;
 };
 
-/// The whole content of a small text file with surrounding whitespace and NULs trimmed
-/// (device-tree strings end with a NUL); std::nullopt when it cannot be read. `error`, when
-/// given, receives the reason.
+/// Most bytes read_text_file() reads of a file (sysfs attributes hold at most a page).
+inline constexpr std::size_t kMaxTextFileBytes = 1 << 16;
+
+/// The content of a small text file (its first kMaxTextFileBytes) with surrounding whitespace
+/// and NULs trimmed (device-tree strings end with a NUL); std::nullopt when it cannot be read.
+/// `error`, when given, receives the reason. Like SysfsFile, it opens without blocking and
+/// refuses anything but a regular file (a FIFO or a device could block a read forever).
 std::optional<std::string> read_text_file(const std::filesystem::path& path, std::string* error = nullptr);
 
 /// "cannot open PATH: REASON" with a hint for permission errors.

@@ -95,8 +95,18 @@ TEST(EstimateCommandTest, BadInputExitsTwoWithOneErrorLine) {
   const std::string bad_board = dir.write("bad.yaml", profile);
   CommandResult r = run_joules({"estimate", kArchitectures + "lenet5.yaml", "--board", bad_board});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, StartsWith("error: " + bad_board + ":8: energy.models.conv.mj_per_mac: expected a number in [0, inf]"));
+  EXPECT_THAT(r.err, StartsWith("error: " + bad_board + ":8: energy.models.conv.mj_per_mac: expected a number in [0, 1e+100]"));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+
+  // A coefficient whose estimate would be inf is refused at load, before any estimate.
+  profile = kMeasured;
+  profile.replace(profile.find("mj_per_mac: 1e-08"), 17, "mj_per_mac: 1e308");
+  const std::string huge_board = dir.write("huge.yaml", profile);
+  r = run_joules({"estimate", kArchitectures + "lenet5.yaml", "--board", huge_board, "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + huge_board +
+                       ":8: energy.models.conv.mj_per_mac: expected a number in [0, 1e+100], got 1e+308\n");
+  EXPECT_EQ(r.out, "");
 
   const std::string board = dir.write("board.yaml", kMeasured);
   const std::string arch = dir.write("arch.yaml", "input: [1, 8, 8]\nlayers:\n  - conv: {filters: 4, kernel: 9}\n");

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -163,6 +164,44 @@ TEST(FitCommandTest, BadInputExitsTwoAndWritesNothing) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--model: expected auto, linear, stairs or traffic, got 'cubic'"));
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// `joules fit` never writes a figure no command can read: an undefined R^2 is written null (and
+// the profile estimates), values that overflow a fit are refused naming the data file.
+TEST(FitCommandTest, ExtremeValuesGiveAReadableProfileOrAClearError) {
+  TempDir dir;
+  const std::string provenance = dir.write("provenance.yaml", kProvenance);
+  const std::string out = (dir.path() / "p.yaml").string();
+  std::string flat = "layer,in_channels,in_height,in_width,filters,kernel,energy_mj,group\n";
+  for (int i = 0; i < 12; ++i) flat += fmt::format("conv,3,{},{},4,3,2.5,g{}\n", 8 + i, 8 + i, i % 3);
+  const std::string flat_csv = dir.write("flat.csv", flat);
+  CommandResult r = run_joules({"fit", "--layers", flat_csv, "--provenance", provenance, "--out", out,
+                                "--model", "linear", "--groups", "group", "--folds", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(read(out), HasSubstr("r2: null"));
+  EXPECT_THAT(read(out), ::testing::Not(HasSubstr(": -nan")));
+  EXPECT_THAT(read(out), ::testing::Not(HasSubstr(": nan")));
+  const std::string arch = dir.write("a.yaml", "input: [3, 10, 10]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n");
+  r = run_joules({"estimate", arch, "--board", out, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+
+  std::filesystem::remove(out);
+  std::string huge = "layer,in_channels,in_height,in_width,filters,kernel,energy_mj,group\n";
+  for (int i = 0; i < 12; ++i) huge += fmt::format("conv,3,{},{},4,3,{}e305,g{}\n", 8 + i, 8 + i, 1 + i, i % 3);
+  const std::string huge_csv = dir.write("huge.csv", huge);
+  r = run_joules({"fit", "--layers", huge_csv, "--provenance", provenance, "--out", out, "--model", "linear",
+                  "--groups", "group", "--folds", "3"});
+  // Values near the top of a double: either a profile every command reads, or exit 2 and nothing.
+  if (r.exit_code == 0) {
+    r = run_joules({"estimate", arch, "--board", out, "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  } else {
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, StartsWith("error: " + huge_csv + ": cannot fit a profile from these values (board profile "
+                                  "lab-board cannot be written: energy."));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
 }
 
 }  // namespace

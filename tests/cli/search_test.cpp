@@ -171,6 +171,40 @@ TEST_F(SearchCommandTest, BadConfigsExitTwoBeforeAnyWork) {
   EXPECT_THAT(r.err, HasSubstr("no search run to resume"));
 }
 
+// validation_size and data.path are checked against the data with the config's file, line and
+// key, in `search` and in `export --retrain-epochs` alike.
+TEST_F(SearchCommandTest, DataSectionErrorsNameTheConfigLineAndKey) {
+  const fs::path run = tmp.path() / "run";
+  // The tiny config with its `validation_size: 500` line (line 17) replaced.
+  const auto config_with = [&](const std::string& file, const std::string& data_line) {
+    std::string text = tiny_config();
+    text.replace(text.find("validation_size: 500"), 20, data_line);
+    return tmp.write(file, text);
+  };
+  const std::string config = config_with("split.yaml", "validation_size: 60000");
+  CommandResult r = run_joules({"search", config, "--out", run.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: " + config + ":17: data.validation_size: must be in [1, 59999]"));
+  EXPECT_FALSE(fs::exists(run));
+
+  const std::string zero = config_with("zero.yaml", "validation_size: 0");
+  r = run_joules({"search", zero, "--out", run.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + zero + ":17: data.validation_size: expected an integer >= 1, got 0\n");
+
+  const std::string nowhere = config_with("nowhere.yaml", "path: /no/such/dir\n  validation_size: 500");
+  r = run_joules({"search", nowhere, "--out", run.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: " + nowhere + ":17: data.path: no such directory: /no/such/dir\n");
+  EXPECT_FALSE(fs::exists(run));
+
+  // An export that retrains reads the run's config.yaml the same way.
+  const std::string run_config = config_with("exported/config.yaml", "validation_size: 60000");
+  r = run_joules({"export", (tmp.path() / "exported").string(), "--retrain-epochs", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, ::testing::StartsWith("error: " + run_config + ":17: data.validation_size: must be in [1, 59999]"));
+}
+
 TEST_F(SearchCommandTest, RefusesToOverwriteARun) {
   const std::string config = tmp.write("tiny.yaml", tiny_config());
   const fs::path run = tmp.path() / "run";

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -140,6 +141,63 @@ TEST_F(SensorsCommandTest, FailedRailIsShownWithItsError) {
   EXPECT_TRUE(jetson["rails"][0]["power_mw"].is_null());
   EXPECT_THAT(jetson["rails"][0]["error"].get<std::string>(), HasSubstr("in_power0_input: not a number: 'busy'"));
   EXPECT_TRUE(jetson["total_power_mw"].is_null());
+}
+
+// A FIFO (or device) in place of a sysfs attribute is refused, not read: reading it would wait
+// forever for a writer. Run under timeout(1) so that a regression fails instead of hanging.
+TEST_F(SensorsCommandTest, AFifoInPlaceOfAnAttributeIsRefusedWithoutBlocking) {
+  TempDir root;
+  const auto dir = write_l4t_chip(root.path(), "1-0040", "iio:device0", {{"VDD_IN", 5000, 1000}, {"VDD_GPU", 5000, 10}});
+  std::filesystem::remove(dir / "in_power0_input");
+  ASSERT_EQ(::mkfifo((dir / "in_power0_input").c_str(), 0644), 0);
+  std::filesystem::remove(dir / "rail_name_1");
+  ASSERT_EQ(::mkfifo((dir / "rail_name_1").c_str(), 0644), 0);
+  const CommandResult r = run_command("/usr/bin/timeout", {"30", JOULES_BINARY, "sensors", "--sysfs-root",
+                                                           root.path().string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << "124: it blocked on the FIFO\n" << r.err;
+  const auto jetson = nlohmann::json::parse(r.out)["sources"][0];
+  ASSERT_EQ(jetson["rails"].size(), 1u) << "the channel whose label is a FIFO is skipped";
+  EXPECT_EQ(jetson["rails"][0]["error"].get<std::string>(),
+            "refusing " + (dir / "in_power0_input").string() +
+                ": it is a FIFO, not a sysfs attribute file (reading it could block)");
+  EXPECT_THAT(jetson["warnings"].dump(), HasSubstr("rail_name_1: it is a FIFO"));
+}
+
+// Negative or absurd readings are faults: flagged in the JSON and the table, left out of the
+// total.
+TEST_F(SensorsCommandTest, AbsurdReadingsAreFaultsOutsideTheTotal) {
+  TempDir root;
+  // No input rail: the total is the sum of every rail.
+  const auto dir = write_l4t_chip(root.path(), "1-0040", "iio:device0",
+                                  {{"RAIL_A", 5000, 1000}, {"RAIL_B", 5000, 10}, {"RAIL_C", 5000, 20}});
+  overwrite(dir / "in_power1_input", "9223372036854775807\n");
+  overwrite(dir / "in_power2_input", "-250\n");
+  const auto j = sensors_json(root);
+  const auto& jetson = j["sources"][0];
+  ASSERT_EQ(jetson["total_rail"], "RAIL_A+RAIL_B+RAIL_C");
+  EXPECT_EQ(jetson["rails"][1]["fault"], "fault: power 9.223372036854776e+18 mW is outside [0, 10000000] mW");
+  EXPECT_EQ(jetson["rails"][2]["fault"], "fault: power -250 mW is outside [0, 10000000] mW");
+  EXPECT_FALSE(jetson["rails"][0].contains("fault"));
+  EXPECT_EQ(jetson["total_power_mw"], 5000.0);
+  EXPECT_EQ(jetson["total_excludes"], nlohmann::json::array({"RAIL_B", "RAIL_C"}));
+
+  const CommandResult r = run_joules({"sensors", "--sysfs-root", root.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("fault: power -250 mW is outside [0, 10000000] mW"));
+  EXPECT_THAT(r.out, HasSubstr("total RAIL_A+RAIL_B+RAIL_C: 5000.0 mW  (excluding faulted RAIL_B+RAIL_C)"));
+}
+
+// Labels are the machine's text, not the terminal's commands.
+TEST_F(SensorsCommandTest, ControlCharactersInLabelsArePrintedEscaped) {
+  TempDir root;
+  write_l4t_chip(root.path(), "1-0040", "iio:device0", {{"VDD_\x1b[2J\x1b]0;owned\x07IN", 5000, 1000}});
+  const CommandResult r = run_joules({"sensors", "--sysfs-root", root.path().string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(r.out, Not(HasSubstr("\x07")));
+  EXPECT_THAT(r.out, HasSubstr("VDD_\\x1b[2J\\x1b]0;owned\\x07IN"));
+  const auto j = sensors_json(root);
+  EXPECT_EQ(j["sources"][0]["rails"][0]["name"], "VDD_\x1b[2J\x1b]0;owned\x07IN") << "JSON escapes it itself";
 }
 
 TEST_F(SensorsCommandTest, BadOptionsAreUsageErrors) {

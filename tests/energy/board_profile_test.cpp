@@ -1,6 +1,9 @@
 // Board profiles: written and read back equal, every error with its file, line and key, the
 // provenance notice, and the committed profiles load.
 
+#include <cmath>
+#include <limits>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -82,7 +85,12 @@ INSTANTIATE_TEST_SUITE_P(
         Edit{"Format", "format: 1", "format: 2", "bad.yaml:2: format: unsupported profile format 2 (this joules reads 1)"},
         Edit{"ProvenanceKind", "kind: third-party", "kind: guessed", "bad.yaml:5: provenance.kind:"},
         Edit{"UnknownTopKey", "board: test-board", "board: test-board\ncolour: blue", "bad.yaml:4: colour: unknown key"},
-        Edit{"NegativeCoefficient", "mj_per_mac: 5e-08", "mj_per_mac: -5e-08", "energy.models.conv.mj_per_mac: expected a number in [0, inf]"},
+        Edit{"NegativeCoefficient", "mj_per_mac: 5e-08", "mj_per_mac: -5e-08", "energy.models.conv.mj_per_mac: expected a number in [0, 1e+100]"},
+        // Coefficients whose estimates could overflow to inf are refused where they are written.
+        Edit{"HugeCoefficient", "mj_per_mac: 5e-08", "mj_per_mac: 1e308",
+             "energy.models.conv.mj_per_mac: expected a number in [0, 1e+100], got 1e+308"},
+        Edit{"HugeOverhead", "overhead_mj: 1.5", "overhead_mj: 1e300", "energy.overhead_mj: expected a number in [0, 1e+100]"},
+        Edit{"NanR2", "r2: 0.975", "r2: .nan", "r2: expected a finite number, got '.nan'"},
         Edit{"MissingCoefficient", ", mj_per_layer: 0.125", "", "energy.models.conv: missing required key 'mj_per_layer'"},
         Edit{"ForeignCoefficient", "mj_per_layer: 0.125", "mj_per_layer: 0.125, mj_per_weight: 1",
              "energy.models.conv.mj_per_weight: unknown key for a stairs energy model of conv"},
@@ -94,7 +102,7 @@ INSTANTIATE_TEST_SUITE_P(
         Edit{"BadFamily", "family: stairs", "family: cubic", "energy.models.conv.family:"},
         Edit{"BadRange", "kernel: [1, 7]", "kernel: [7, 1]", "ranges.conv.kernel[1]: expected a number in [7, inf]"},
         Edit{"RangeOfAnotherKind", "units: [10, 10]", "filters: [10, 10]", "ranges.fc.filters: not a recorded size of a fc layer"},
-        Edit{"BandOrder", "band: [0.9, 1.2]", "band: [1.2, 0.9]", "band[1]: expected a number in [1.2, inf]"}),
+        Edit{"BandOrder", "band: [0.9, 1.2]", "band: [1.2, 0.9]", "band[1]: expected a number in [1.2, 1e+100]"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(BoardProfileTest, EstimatedEnergyAndCalibrationsRoundTripAndAreAnnounced) {
@@ -162,6 +170,35 @@ TEST(BoardProfileTest, CommittedProfilesLoadAndSayWhereTheyComeFrom) {
   EXPECT_EQ(nano.energy.target, "gpu_energy_mj");
   EXPECT_TRUE(nano.latency.has_value());
   EXPECT_LE(nano.energy.fits.front().quality.mape_pct, 10.0);  // the goal for this data
+}
+
+// What the writer writes, the reader reads: an undefined r2 is written null and read back NaN;
+// a figure the reader would refuse is never written.
+TEST(BoardProfileTest, TheWriterWritesOnlyWhatTheReaderReads) {
+  BoardProfile p = sample_profile();
+  p.energy.fits.front().quality.r2 = std::numeric_limits<double>::quiet_NaN();
+  p.energy.overhead = kMaxCoefficient;
+  p.energy.fits.front().quality.band_high = kMaxBandRatio;
+  p.energy.layers[static_cast<std::size_t>(LayerKind::fc)]->coefficients[static_cast<std::size_t>(Term::mac)] = 5e-324;
+  const std::string text = to_yaml(p);
+  EXPECT_THAT(text, HasSubstr("r2: null"));
+  const BoardProfile back = parse_board_profile(text, "written.yaml");
+  EXPECT_TRUE(std::isnan(back.energy.fits.front().quality.r2));
+  EXPECT_EQ(back.energy.overhead, kMaxCoefficient);
+  EXPECT_EQ(back.energy.fits.front().quality.band_high, kMaxBandRatio);
+  EXPECT_EQ(back.energy.model(LayerKind::fc)->coefficients[static_cast<std::size_t>(Term::mac)], 5e-324);
+
+  for (const double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(), 1e308}) {
+    BoardProfile q = sample_profile();
+    q.energy.layers[static_cast<std::size_t>(LayerKind::conv)]->coefficients[static_cast<std::size_t>(Term::mac)] = bad;
+    EXPECT_THAT([&] { to_yaml(q); },
+                ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr(
+                    "board profile test-board cannot be written: energy.models.conv.mj_per_mac: expected ")))
+        << bad;
+  }
+  BoardProfile q = sample_profile();
+  q.energy.fits.front().quality.mape_pct = std::numeric_limits<double>::infinity();
+  EXPECT_THAT([&] { to_yaml(q); }, ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("quality.mape_pct")));
 }
 
 }  // namespace

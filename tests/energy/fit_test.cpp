@@ -321,9 +321,15 @@ TEST(MeasureQualityTest, ComputesRelativeErrorsAndTheBand) {
   EXPECT_NEAR(q.rmspe_pct, std::sqrt((100 + 100 + 0 + 625) / 4.0), 1e-2);
   EXPECT_GT(q.band_high, 1.0);
   EXPECT_LT(q.band_low, 1.0);
+  EXPECT_TRUE(std::isnan(q.r2)) << "measured values without spread: R^2 is undefined, not " << q.r2;
   EXPECT_THAT([&] { measure_quality(measured, std::vector<double>{1.0}, 0.9); },
               ::testing::ThrowsMessage<std::invalid_argument>(
                   ::testing::HasSubstr("needs as many predictions as measurements")));
+  // Sums of squares that overflow give no R^2 either, and a zero prediction an unbounded but
+  // capped band.
+  const Quality huge = measure_quality(std::vector<double>{1e300, 3e300}, std::vector<double>{2e300, 0}, 0.5);
+  EXPECT_TRUE(std::isnan(huge.r2));
+  EXPECT_EQ(huge.band_high, kMaxBandRatio);
 }
 
 }  // namespace

@@ -221,5 +221,12 @@ TEST(ArchitectureYamlTest, MissingFileIsAnInputError) {
   }
 }
 
+TEST(ArchitectureYamlTest, MoreLayersThanTheLimitAreRefusedBeforeReadingThem) {
+  std::string text = "input: [1, 28, 28]\nlayers:\n";
+  for (std::size_t i = 0; i <= kMaxLayers; ++i) text += "  - fc: {units: 10}\n";
+  const InputError e = parse_error(text);
+  EXPECT_STREQ(e.what(), "net.yaml:2: layers: at most 1024 layers, got 1025");
+}
+
 }  // namespace
 }  // namespace joules

@@ -233,5 +233,19 @@ TEST(SearchSpaceYamlTest, ErrorsNameFileLineAndKey) {
   EXPECT_THAT(e.message(), HasSubstr("largest network"));
 }
 
+TEST(SearchSpaceLimitsTest, AChoiceListLongerThanTheLimitIsRefusedWithItsLine) {
+  std::string filters;
+  for (std::size_t i = 1; i <= kMaxChoices + 1; ++i) filters += (i > 1 ? ", " : "") + std::to_string(i);
+  const std::string text = "input: [1, 28, 28]\nclasses: 10\nconv_blocks:\n  count: 1\n  filters: [" + filters + "]\n";
+  EXPECT_THAT([&] { parse_search_space(yaml::Value::parse_string(text, "space.yaml")); },
+              ::testing::ThrowsMessage<InputError>(::testing::StrEq(
+                  "space.yaml:5: conv_blocks.filters: at most 256 choices, got 257")));
+  SearchSpaceOptions options;
+  options.fc_units.resize(kMaxChoices + 1);
+  for (std::size_t i = 0; i < options.fc_units.size(); ++i) options.fc_units[i] = static_cast<std::int64_t>(i + 1);
+  EXPECT_THAT([&] { SearchSpace{options}; },
+              ::testing::ThrowsMessage<SpecError>(HasSubstr("fc_layers.units: at most 256 choices, got 257")));
+}
+
 }  // namespace
 }  // namespace joules

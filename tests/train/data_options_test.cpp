@@ -83,6 +83,8 @@ TEST(DataOptionsTest, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("data:\n  kind: cifar10\n"),
             "config.yaml:1: data: kind cifar10 needs a path (the directory of its files)");
   EXPECT_THAT(error_of("data:\n  validation_size: -1\n"), HasSubstr("config.yaml:2: data.validation_size:"));
+  EXPECT_EQ(error_of("data:\n  validation_size: 0\n"),
+            "config.yaml:2: data.validation_size: expected an integer >= 1, got 0");
   EXPECT_THAT(error_of("data:\n  pth: /x\n"), HasSubstr("config.yaml:2: data.pth:"));
   EXPECT_THAT(error_of("data:\n  path: ''\n"), HasSubstr("data.path: must not be empty"));
 }

@@ -13,6 +13,7 @@
 #include "tests/train/dataset_files.hpp"
 #include "train/data_tensors.hpp"
 #include "util/input_error.hpp"
+#include "util/yaml_reader.hpp"
 
 namespace joules {
 namespace {
@@ -95,7 +96,7 @@ TEST_F(DataTest, RejectsAValidationSplitThatLeavesNoTrainingSample) {
     FAIL();
   } catch (const SpecError& e) {
     EXPECT_EQ(e.key(), "validation_size");
-    EXPECT_THAT(e.message(), HasSubstr("must be in [0, 199] to leave a training sample"));
+    EXPECT_THAT(e.message(), HasSubstr("must be in [1, 199] to leave a training sample"));
   }
 }
 
@@ -105,17 +106,36 @@ TEST_F(DataTest, NamesTheMissingDirectoryOrFile) {
   try {
     load_data(o);
     FAIL();
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.file(), o.path);
-    EXPECT_THAT(e.what(), HasSubstr("no such directory"));
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.key(), "path");
+    EXPECT_EQ(e.message(), "no such directory: " + o.path);
   }
   std::filesystem::remove(dir_.path() / "t10k-labels-idx1-ubyte.gz");
   try {
     load_data(options());
     FAIL();
-  } catch (const InputError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("has no t10k-labels-idx1-ubyte.gz"));
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.key(), "path");
+    EXPECT_THAT(e.message(), HasSubstr(dir_.path().string() + " has no t10k-labels-idx1-ubyte.gz"));
   }
+}
+
+// The config's own file, line and key: data.path and data.validation_size.
+TEST_F(DataTest, ErrorsOfAConfigsDataSectionNameTheConfigLineAndKey) {
+  const std::string nowhere = (dir_.path() / "nowhere").string();
+  const std::string text = "name: x\ndata:\n  kind: mnist-idx\n  path: " + nowhere + "\n  validation_size: 200\n";
+  const yaml::Value root = yaml::Value::parse_string(text, "search.yaml");
+  DataOptions o = parse_data_options(root.get("data"));
+  EXPECT_THAT([&] { load_data(o, root.get("data")); },
+              ::testing::ThrowsMessage<InputError>(
+                  ::testing::StrEq("search.yaml:4: data.path: no such directory: " + nowhere)));
+  o.path = dir_.path().string();
+  EXPECT_THAT([&] { load_data(o, root.get("data")); },
+              ::testing::ThrowsMessage<InputError>(::testing::StartsWith(
+                  "search.yaml:5: data.validation_size: must be in [1, 199] to leave a training sample")));
+  o.validation_size = 0;
+  EXPECT_THAT([&] { load_data(o, root.get("data")); },
+              ::testing::ThrowsMessage<InputError>(::testing::HasSubstr("data.validation_size: must be in [1, 199]")));
 }
 
 TEST_F(DataTest, RejectsTestImagesOfAnotherSize) {
@@ -146,21 +166,21 @@ TEST(Cifar10DataTest, ReadsTheBinaryBatchesDirectory) {
   DataOptions o;
   o.kind = DatasetKind::cifar10;
   o.path = dir.path().string();
-  o.validation_size = 0;  // every training sample counts in the statistics below
+  o.validation_size = 1;  // the statistics below are of the other 49
   const auto data = load_data(o);
   EXPECT_EQ(data->input(), (Shape{3, 32, 32}));
   EXPECT_EQ(data->classes(), 10);
-  EXPECT_EQ(data->train_size(), 50);
-  EXPECT_EQ(data->validation_size(), 0);
+  EXPECT_EQ(data->train_size(), 49);
+  EXPECT_EQ(data->validation_size(), 1);
   EXPECT_EQ(data->test_size(), 10);
   for (std::int64_t channel = 0; channel < 3; ++channel) {
     double sum = 0;
-    for (std::size_t s = 0; s < 2; ++s) {
-      for (std::int64_t i = 0; i < sets[s].count; ++i) {
-        for (std::int64_t p = 0; p < 32 * 32; ++p) sum += sets[s].pixels[(i * 3 + channel) * 32 * 32 + p];
-      }
+    for (const std::int64_t row : data->tensors().train_order) {  // rows of batch 1, then batch 2
+      const std::size_t s = row < 30 ? 0 : 1;
+      const std::int64_t i = row < 30 ? row : row - 30;
+      for (std::int64_t p = 0; p < 32 * 32; ++p) sum += sets[s].pixels[(i * 3 + channel) * 32 * 32 + p];
     }
-    EXPECT_NEAR(data->channel_mean(channel), sum / (50.0 * 32 * 32), 1e-9) << "channel " << channel;
+    EXPECT_NEAR(data->channel_mean(channel), sum / (49.0 * 32 * 32), 1e-9) << "channel " << channel;
   }
 }
 

@@ -164,16 +164,22 @@ TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
 
   r = run_joules(args({"--data", (dir_.path() / "nowhere").string()}));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("nowhere: no such directory"));
+  EXPECT_EQ(r.err, "error: command line: --data: no such directory: " + (dir_.path() / "nowhere").string() + "\n");
 
   const std::string config = dir_.write("bad.yaml", "training:\n  epochs: 1\n  batch: 3\n");
   r = run_joules({"train", arch_, "--config", config});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("error: " + config + ":3: training.batch:"));
 
+  const std::string split = dir_.write("split.yaml", "data:\n  kind: mnist-idx\n  path: " +
+                                                         (dir_.path() / "data").string() + "\n  validation_size: 300\n");
+  r = run_joules({"train", arch_, "--config", split});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, StartsWith("error: " + split + ":4: data.validation_size: must be in [1, 299]"));
+
   r = run_joules(args({"--validation-size", "300"}));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, StartsWith("error: command line: --validation-size: must be in [0, 299]"));
+  EXPECT_THAT(r.err, StartsWith("error: command line: --validation-size: must be in [1, 299]"));
 
   r = run_joules(args({"--device", "gpu"}));
   EXPECT_EQ(r.exit_code, 2);

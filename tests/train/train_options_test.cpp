@@ -80,7 +80,7 @@ TEST(TrainOptionsTest, ToYamlReadsBackTheSameOptions) {
 
 TEST(TrainOptionsTest, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("training:\n  epochs: 2\n  batch_size: 0\n"),
-            "config.yaml:3: training.batch_size: expected an integer >= 1, got 0");
+            "config.yaml:3: training.batch_size: must be >= 1, got 0");
   EXPECT_THAT(error_of("training:\n  optimizer: rmsprop\n"), HasSubstr("config.yaml:2: training.optimizer:"));
   EXPECT_THAT(error_of("training:\n  lr: 0.1\n"), HasSubstr("config.yaml:2: training.lr:"));
   EXPECT_THAT(error_of("training:\n  momentum: 1.5\n"),
@@ -119,6 +119,22 @@ TEST(TrainOptionsTest, ValidateNamesTheKeyAndTheRange) {
   o.steps = 10;
   o.epochs = 0;  // ignored when steps are given
   EXPECT_NO_THROW(validate(o));
+}
+
+// One set of rules: the file reads what validate() accepts, and reports what it refuses.
+TEST(TrainOptionsTest, TheFileFollowsTheSameRulesAsValidate) {
+  const TrainOptions o = parse("training:\n  epochs: 0\n  steps: 20\n");
+  EXPECT_EQ(o.epochs, 0);
+  EXPECT_EQ(o.steps, 20);
+  EXPECT_NO_THROW(validate(o));
+  EXPECT_EQ(error_of("training:\n  epochs: 0\n"),
+            "config.yaml:2: training.epochs: must be >= 1 when steps is 0, got 0");
+  EXPECT_EQ(error_of("training:\n  steps: 5\n  epochs: -1\n"),
+            "config.yaml:3: training.epochs: must be >= 0 (ignored when steps > 0), got -1");
+  EXPECT_EQ(error_of("training:\n  threads: 2000\n"), "config.yaml:2: training.threads: must be in [1, 1024], got 2000");
+  EXPECT_THAT(error_of("training:\n  threads: 4294967297\n"),
+              HasSubstr("config.yaml:2: training.threads: expected an integer in [-2147483648, 2147483647]"))
+      << "no silent narrowing to 1";
 }
 
 }  // namespace

@@ -155,14 +155,28 @@ TEST_F(TrainerTest, ADivergingLossEndsAsDivergedWithoutAccuracy) {
 TEST_F(TrainerTest, TheTimeBudgetTruncatesTheRunWhichIsStillEvaluated) {
   TrainOptions o = options();
   o.epochs = 1000;
-  o.time_budget_s = 0.05;
+  o.time_budget_s = 1;  // far less than 15000 steps, far more than one (on a loaded machine)
   const TrainResult r = train_architecture(arch_, *data_, o);
   EXPECT_EQ(r.status, TrainStatus::truncated);
-  EXPECT_THAT(r.reason, StartsWith("time budget of 0.05 s reached after "));
+  EXPECT_THAT(r.reason, StartsWith("time budget of 1 s reached after "));
   EXPECT_THAT(r.reason, HasSubstr(" of 15000 steps"));
   EXPECT_LT(r.steps, 15000);
-  EXPECT_GE(r.train_seconds, 0.05);
   EXPECT_TRUE(r.validation_accuracy.has_value());
+}
+
+// The budget bounds the evaluation too: past it, the evaluation ends before its next batch.
+// (A budget of a nanosecond is always past by the time the one step is done.)
+TEST_F(TrainerTest, TheTimeBudgetAlsoBoundsTheEvaluation) {
+  TrainOptions o = options();
+  o.steps = 1;
+  o.evaluate_test = true;
+  o.time_budget_s = 1e-9;
+  const TrainResult r = train_architecture(arch_, *data_, o);
+  EXPECT_EQ(r.status, TrainStatus::truncated);
+  EXPECT_EQ(r.reason, "time budget of 1e-09 s reached during evaluation, after 1 of 1 steps");
+  EXPECT_EQ(r.steps, 1);
+  EXPECT_FALSE(r.validation_accuracy.has_value());
+  EXPECT_FALSE(r.test_accuracy.has_value());
 }
 
 TEST_F(TrainerTest, TheStopFlagEndsTheRunWithoutEvaluation) {

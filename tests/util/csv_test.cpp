@@ -46,5 +46,23 @@ TEST(CsvTest, FieldsAndNumbersRoundTrip) {
   EXPECT_EQ(CsvTable::parse("n\n12.0\n", "t.csv").integer(0, 0), 12);
 }
 
+TEST(CsvTest, ADuplicateColumnIsNamed) {
+  EXPECT_THAT([] { CsvTable::parse("energy_mj,macs,energy_mj\n1,2,3\n", "m.csv"); },
+              ::testing::ThrowsMessage<InputError>(::testing::StrEq("m.csv:1: energy_mj: duplicate column")));
+}
+
+TEST(CsvTest, AByteOrderMarkIsDropped) {
+  const CsvTable t = CsvTable::parse("\xef\xbb\xbf" "energy_mj,macs\n1,2\n", "m.csv");
+  EXPECT_EQ(t.header().front(), "energy_mj");
+  EXPECT_DOUBLE_EQ(t.number(0, t.column("energy_mj")), 1.0);
+}
+
+TEST(CsvTest, BinaryBytesAreRejectedWithTheirLine) {
+  EXPECT_THAT([] { CsvTable::parse(std::string("a,b\n1,2\n3,\0\n", 11), "m.csv"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("m.csv:3: a NUL byte")));
+  EXPECT_THAT([] { CsvTable::parse("a,b\n1,\xff\n", "m.csv"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("m.csv:2: bytes that are not UTF-8")));
+}
+
 }  // namespace
 }  // namespace joules

@@ -3,10 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 namespace joules::yaml {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StrEq;
 
 TEST(YamlReaderTest, ReportsLinesAndPathsOfNestedValues) {
   const Value root = Value::parse_string("a:\n  b:\n    - 1\n    - x: 2\n", "f.yaml");
@@ -55,6 +58,43 @@ TEST(YamlReaderTest, TypedReadsRejectOtherTypes) {
   EXPECT_THAT([&] { root.get("i").as_int(5, 9); }, ::testing::ThrowsMessage<InputError>(HasSubstr("in [5, 9]")));
   EXPECT_DOUBLE_EQ(root.get("f").as_double(0, 10), 2.5);
   EXPECT_EQ(root.get("i").as_double(0, 10), 3.0);
+}
+
+TEST(YamlReaderTest, InvalidUtf8IsRejectedWithItsLine) {
+  EXPECT_THAT([] { Value::parse_string("name: ok\nboard: caf\xe9\n", "c.yaml"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("c.yaml:2: bytes that are not UTF-8")));
+  // An overlong encoding of '/' and a UTF-16 surrogate are not UTF-8 either.
+  EXPECT_THROW(Value::parse_string("a: \xc0\xaf\n", "c.yaml"), InputError);
+  EXPECT_THROW(Value::parse_string("a: \xed\xa0\x80\n", "c.yaml"), InputError);
+  EXPECT_EQ(Value::parse_string("a: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n", "c.yaml").get("a").as_string(),
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+}
+
+TEST(YamlReaderTest, ANulByteIsRejectedNotReadAsANewline) {
+  const std::string text("a: 1\nb: x\0y\n", 12);
+  EXPECT_THAT([&] { Value::parse_string(text, "c.yaml"); },
+              ::testing::ThrowsMessage<InputError>(StrEq("c.yaml:2: a NUL byte: this is not a text file")));
+}
+
+TEST(YamlReaderTest, ASecondDocumentIsRejected) {
+  EXPECT_THAT([] { Value::parse_string("a: 1\n---\nb: 2\n", "c.yaml"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr("c.yaml:3: a second YAML document")));
+  EXPECT_EQ(Value::parse_string("---\na: 1\n", "c.yaml").get("a").as_int(), 1) << "one document with its marker";
+}
+
+TEST(YamlReaderTest, AByteOrderMarkIsDropped) {
+  const Value root = Value::parse_string("\xef\xbb\xbf" "a: 1\n", "c.yaml");
+  EXPECT_EQ(root.keys(), std::vector<std::string>{"a"});
+  EXPECT_EQ(root.get("a").as_int(), 1);
+}
+
+TEST(YamlReaderTest, AFileLargerThanTheLimitIsRefusedBeforeParsing) {
+  std::string text = "filters: [";
+  while (text.size() <= kMaxFileBytes) text += "1, ";
+  text += "1]\n";
+  EXPECT_THAT([&] { Value::parse_string(text, "big.yaml"); },
+              ::testing::ThrowsMessage<InputError>(HasSubstr(
+                  fmt::format("big.yaml: file is larger than {} bytes", kMaxFileBytes))));
 }
 
 }  // namespace

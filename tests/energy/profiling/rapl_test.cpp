@@ -59,6 +59,20 @@ TEST(RaplTest, CounterWrapAroundIsUndone) {
   EXPECT_DOUBLE_EQ(*sensor->read(0).energy_mj, 13.0);
 }
 
+// A counter outside [0, max_energy_range_uj] is a fault, not a wrap that would add energy.
+TEST(RaplTest, ACounterOutsideItsRangeIsAFault) {
+  testing::TempDir root;
+  const auto zone = testing::write_rapl_zone(root.path(), "intel-rapl:0", "package-0", 5000, 1000000);
+  auto sensor = RaplSensor::open(root.path());
+  testing::overwrite(zone / "energy_uj", "-20\n");
+  EXPECT_EQ(sensor->read(0).error,
+            (zone / "energy_uj").string() + ": fault: energy counter -20 uJ is outside [0, 1000000] (max_energy_range_uj)");
+  testing::overwrite(zone / "energy_uj", "9223372036854775807\n");
+  EXPECT_THAT(sensor->read(0).error, HasSubstr("fault: energy counter 9223372036854775807 uJ"));
+  testing::overwrite(zone / "energy_uj", "6000\n");
+  EXPECT_DOUBLE_EQ(*sensor->read(0).energy_mj, 1.0) << "the faults added nothing";
+}
+
 TEST(RaplTest, WrapWithoutAKnownRangeIsAReadError) {
   testing::TempDir root;
   const auto zone = testing::write_rapl_zone(root.path(), "intel-rapl:0", "package-0", 5000);

@@ -164,6 +164,24 @@ TEST(SamplerTest, ARailThatNeverReadsFailsTheWindowNamingIt) {
   EXPECT_FALSE(sampler.running());
 }
 
+// A negative or absurd power is a fault, never integrated into energy.
+TEST(SamplerTest, AnAbsurdPowerIsAFaultNotEnergy) {
+  testing::TempDir root;
+  const auto dir = testing::write_l4t_chip(root.path(), "1-0040", "iio:device0", {{"VDD_IN", 5000, 400}});
+  testing::overwrite(dir / "in_power0_input", "-5\n");
+  auto sensor = JetsonIna3221Sensor::open(root.path());
+  Sampler sampler(*sensor, {.rate_hz = 1000});
+  sampler.start();
+  sleep_ms(10);
+  try {
+    sampler.stop();
+    FAIL() << "expected SensorError";
+  } catch (const SensorError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("rail VDD_IN: no successful read in a"));
+    EXPECT_THAT(e.what(), HasSubstr("first: rail VDD_IN: fault: power -5 mW is outside [0, 10000000] mW"));
+  }
+}
+
 TEST(SamplerTest, AValueThatStopsChangingIsStale) {
   testing::TempDir root;
   testing::write_l4t_chip(root.path(), "1-0040", "iio:device0", {{"VDD_IN", 5000, 400}});
