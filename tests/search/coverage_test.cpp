@@ -77,7 +77,7 @@ TEST_F(CoverageTest, EveryEvaluationCarriesItsBandExtrapolationAndWarnings) {
   EXPECT_EQ(config.search.extrapolation, Extrapolation::warn);
   RunDirectory run = RunDirectory::create(tmp.path() / "run", to_yaml(config));
   int calls = 0;
-  run_search(config, run, instant_trainer(calls));
+  run_search(config, load_board_profile(config.board), run, instant_trainer(calls));
   std::ifstream log(tmp.path() / "run" / "evaluations.jsonl");
   int lines = 0;
   for (std::string line; std::getline(log, line); ++lines) {
@@ -113,7 +113,7 @@ TEST_F(CoverageTest, RejectLogsExtrapolatedCandidatesInfeasibleWithoutTrainingTh
   EXPECT_EQ(config.search.extrapolation, Extrapolation::reject);
   RunDirectory run = RunDirectory::create(tmp.path() / "run", to_yaml(config));
   int calls = 0;
-  const SearchSummary summary = run_search(config, run, instant_trainer(calls));
+  const SearchSummary summary = run_search(config, load_board_profile(config.board), run, instant_trainer(calls));
   EXPECT_EQ(calls, 0);
   EXPECT_GT(summary.extrapolated, 0u);
   for (const EvaluationRecord& r : read_evaluations(tmp.path() / "run")) {
@@ -127,7 +127,7 @@ TEST_F(CoverageTest, AllowSaysNothingInTheSummary) {
   const SearchConfig config = config_from(config_text("  extrapolation: allow"));
   RunDirectory run = RunDirectory::create(tmp.path() / "run", to_yaml(config));
   int calls = 0;
-  run_search(config, run, instant_trainer(calls));
+  run_search(config, load_board_profile(config.board), run, instant_trainer(calls));
   EXPECT_TRUE(export_front(ExportRequest{.run_dir = tmp.path() / "run"}).coverage.empty());
 }
 

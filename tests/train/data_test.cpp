@@ -126,15 +126,15 @@ TEST_F(DataTest, ErrorsOfAConfigsDataSectionNameTheConfigLineAndKey) {
   const std::string text = "name: x\ndata:\n  kind: mnist-idx\n  path: " + nowhere + "\n  validation_size: 200\n";
   const yaml::Value root = yaml::Value::parse_string(text, "search.yaml");
   DataOptions o = parse_data_options(root.get("data"));
-  EXPECT_THAT([&] { load_data(o, root.get("data")); },
+  EXPECT_THAT([&] { load_data(o, Shape{}, root.get("data")); },
               ::testing::ThrowsMessage<InputError>(
                   ::testing::StrEq("search.yaml:4: data.path: no such directory: " + nowhere)));
   o.path = dir_.path().string();
-  EXPECT_THAT([&] { load_data(o, root.get("data")); },
+  EXPECT_THAT([&] { load_data(o, Shape{}, root.get("data")); },
               ::testing::ThrowsMessage<InputError>(::testing::StartsWith(
                   "search.yaml:5: data.validation_size: must be in [1, 199] to leave a training sample")));
   o.validation_size = 0;
-  EXPECT_THAT([&] { load_data(o, root.get("data")); },
+  EXPECT_THAT([&] { load_data(o, Shape{}, root.get("data")); },
               ::testing::ThrowsMessage<InputError>(::testing::HasSubstr("data.validation_size: must be in [1, 199]")));
 }
 
