@@ -75,12 +75,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"impossible", "input: [1, 8, 8]\nlayers:\n  - pool: {kernel: 9}\n", ":3: layers[0].pool.kernel: kernel 9x9 is larger"}),
     [](const auto& p) { return std::string(p.param.name); });
 
-TEST(InspectCommandTest, OddBytesStayOneLineAndValidJson) {
+TEST(InspectCommandTest, OddBytesAreRefusedInOneLine) {
   TempDir dir;
+  // Not UTF-8: refused at its line (configs and architectures are UTF-8 text).
   const std::string named = dir.write("named.yaml", "name: ab\xb3" "cd\ninput: [1, 4, 4]\nlayers:\n  - fc: {units: 2}\n");
   CommandResult r = run_joules({"inspect", named, "--json"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NO_THROW(nlohmann::json::parse(r.out));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("named.yaml:1: bytes that are not UTF-8 text"));
+  EXPECT_TRUE(r.out.empty()) << r.out;
 
   const std::string key = dir.write("key.yaml", "input: [1, 4, 4]\nlayers:\n  - \"c\\nv\": {units: 2}\n");
   r = run_joules({"inspect", key});

@@ -164,7 +164,8 @@ TEST_F(TrainCommandTest, BadInputExitsTwoWithOneErrorLine) {
 
   r = run_joules(args({"--data", (dir_.path() / "nowhere").string()}));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "error: command line: --data: no such directory: " + (dir_.path() / "nowhere").string() + "\n");
+  EXPECT_EQ(r.err, "error: command line: --data: no such directory: " + (dir_.path() / "nowhere").string() +
+                       " (see joules train --help)\n");
 
   const std::string config = dir_.write("bad.yaml", "training:\n  epochs: 1\n  batch: 3\n");
   r = run_joules({"train", arch_, "--config", config});

@@ -152,16 +152,19 @@ TEST_F(TrainerTest, ADivergingLossEndsAsDivergedWithoutAccuracy) {
   EXPECT_GT(r.train_seconds, 0.0);
 }
 
+// Training stops early enough to leave the evaluation its estimated time; on a loaded machine
+// the evaluation can still run past the budget, and then the run says so and has no accuracy.
 TEST_F(TrainerTest, TheTimeBudgetTruncatesTheRunWhichIsStillEvaluated) {
   TrainOptions o = options();
   o.epochs = 1000;
   o.time_budget_s = 1;  // far less than 15000 steps, far more than one (on a loaded machine)
   const TrainResult r = train_architecture(arch_, *data_, o);
   EXPECT_EQ(r.status, TrainStatus::truncated);
-  EXPECT_THAT(r.reason, StartsWith("time budget of 1 s reached after "));
+  EXPECT_THAT(r.reason, ::testing::AnyOf(StartsWith("time budget of 1 s reached after "),
+                                         StartsWith("time budget of 1 s reached during evaluation, after ")));
   EXPECT_THAT(r.reason, HasSubstr(" of 15000 steps"));
   EXPECT_LT(r.steps, 15000);
-  EXPECT_TRUE(r.validation_accuracy.has_value());
+  EXPECT_EQ(r.validation_accuracy.has_value(), r.reason.find("during evaluation") == std::string::npos) << r.reason;
 }
 
 // The budget bounds the evaluation too: past it, the evaluation ends before its next batch.
