@@ -13,20 +13,6 @@ namespace {
 constexpr const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                     "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // One axis: data range, mapping to pixels, and tick positions.
 struct Axis {
   bool log = false;
@@ -99,6 +85,22 @@ std::string tick_label(double v) {
 
 }  // namespace
 
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string palette_color(std::size_t index) { return kPalette[index % std::size(kPalette)]; }
 
 std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& series) {
@@ -110,6 +112,10 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
     if ((!s.x_low.empty() && s.x_low.size() != s.x.size()) || s.x_low.size() != s.x_high.size()) {
       throw std::invalid_argument(fmt::format("plot series '{}' has {} x values and bars for {} and {}", s.label,
                                               s.x.size(), s.x_low.size(), s.x_high.size()));
+    }
+    if (!s.ids.empty() && s.ids.size() != s.x.size()) {
+      throw std::invalid_argument(fmt::format("plot series '{}' has {} x values and {} ids", s.label, s.x.size(),
+                                              s.ids.size()));
     }
   }
   const double W = options.width_px;
@@ -141,13 +147,14 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
   auto px = [&](double v) { return left + ax.fraction(v) * pw; };
   auto py = [&](double v) { return top + (1 - ay.fraction(v)) * ph; };
 
+  const std::string clip = options.id.empty() ? "plot" : xml_escape(options.id) + "-clip";
   std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\"{2} width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      W, H);
+      W, H, options.id.empty() ? "" : fmt::format(" id=\"{}\"", xml_escape(options.id)));
   if (!options.title.empty()) {
     svg += fmt::format("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n", W / 2,
-                       escape(options.title));
+                       xml_escape(options.title));
   }
   // Grid and ticks.
   for (double t : ax.ticks()) {
@@ -167,12 +174,12 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
   svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
                      pw, ph);
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2, H - 14,
-                     escape(options.x_label));
+                     xml_escape(options.x_label));
   svg += fmt::format("<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n", top + ph / 2,
-                     escape(options.y_label));
-  svg += fmt::format("<clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n", left, top,
-                     pw, ph);
-  svg += "<g clip-path=\"url(#plot)\">\n";
+                     xml_escape(options.y_label));
+  svg += fmt::format("<clipPath id=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n", clip,
+                     left, top, pw, ph);
+  svg += fmt::format("<g clip-path=\"url(#{})\">\n", clip);
   if (options.diagonal) {
     const double lo = std::max(ax.lo, ay.lo);
     const double hi = std::min(ax.hi, ay.hi);
@@ -180,6 +187,16 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
     svg += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" stroke-dasharray=\"5,4\"/>\n",
         px(back(lo)), py(back(lo)), px(back(hi)), py(back(hi)));
+  }
+  for (const ReferenceLine& line : options.x_lines) {
+    if (!ax.usable(line.x) || ax.fraction(line.x) < 0 || ax.fraction(line.x) > 1) continue;
+    const double x = px(line.x);
+    svg += fmt::format("<line class=\"reference\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
+                       "stroke-width=\"1.4\" stroke-dasharray=\"6,4\"/>\n",
+                       x, top, top + ph, xml_escape(line.color));
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\" text-anchor=\"end\" "
+                       "transform=\"rotate(-90 {:.1f} {:.1f})\">{}</text>\n",
+                       x - 4, top + 6, xml_escape(line.color), x - 4, top + 6, xml_escape(line.label));
   }
 
   std::vector<std::pair<std::string, const PlotSeries*>> legend;
@@ -191,25 +208,32 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
     std::string marks;
     std::string bars;
     const bool with_bars = !s.x_low.empty();
+    const std::string point_class = s.point_class.empty() ? "" : fmt::format(" class=\"{}\"", xml_escape(s.point_class));
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       if (!ax.usable(s.x[i]) || !ay.usable(s.y[i])) continue;
       const double x = px(s.x[i]);
       const double y = py(s.y[i]);
+      const std::string attributes =
+          (s.ids.empty() ? std::string() : fmt::format(" data-id=\"{}\"", xml_escape(s.ids[i]))) + point_class;
       if (with_bars && ax.usable(s.x_low[i]) && ax.usable(s.x_high[i])) {
-        bars += fmt::format("<path d=\"M{0:.1f},{2:.1f} L{1:.1f},{2:.1f} M{0:.1f},{3:.1f} L{0:.1f},{4:.1f} "
+        bars += fmt::format("<path{5} d=\"M{0:.1f},{2:.1f} L{1:.1f},{2:.1f} M{0:.1f},{3:.1f} L{0:.1f},{4:.1f} "
                             "M{1:.1f},{3:.1f} L{1:.1f},{4:.1f}\"/>",
-                            px(s.x_low[i]), px(s.x_high[i]), y, y - 3, y + 3);
+                            px(s.x_low[i]), px(s.x_high[i]), y, y - 3, y + 3,
+                            s.ids.empty() ? std::string() : fmt::format(" data-id=\"{}\"", xml_escape(s.ids[i])));
       }
       path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "M" : " L", x, y);
       const double r = s.size_px;
       switch (s.marker) {
-        case Marker::circle: marks += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\"/>", x, y, r); break;
+        case Marker::circle:
+          marks += fmt::format("<circle{} cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\"/>", attributes, x, y, r);
+          break;
         case Marker::square:
-          marks += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{}\" height=\"{}\"/>", x - r, y - r, 2 * r, 2 * r);
+          marks += fmt::format("<rect{} x=\"{:.1f}\" y=\"{:.1f}\" width=\"{}\" height=\"{}\"/>", attributes, x - r, y - r,
+                               2 * r, 2 * r);
           break;
         case Marker::cross:
-          marks += fmt::format("<path d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\"/>", x - r, y - r,
-                               x + r, y + r, x - r, y + r, x + r, y - r);
+          marks += fmt::format("<path{} d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\"/>", attributes,
+                               x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r);
           break;
         case Marker::none: break;
       }
@@ -266,9 +290,71 @@ std::string svg_plot(const PlotOptions& options, const std::vector<PlotSeries>& 
     for (const auto& [color, s] : legend) {
       svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"10\" height=\"10\" fill=\"{}\"/>", best_x + 8,
                          ly - 9, color);
-      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", best_x + 24, ly, escape(s->label));
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", best_x + 24, ly, xml_escape(s->label));
       ly += 17;
     }
+  }
+  svg += "</svg>\n";
+  return svg;
+}
+
+std::string svg_bar_chart(const BarChartOptions& options, const std::vector<Bar>& bars) {
+  const auto clean = [](double v) { return std::isfinite(v) && v > 0 ? v : 0.0; };
+  std::size_t longest_label = 0;
+  double hi = 0;
+  for (const Bar& b : bars) {
+    longest_label = std::max(longest_label, b.label.size());
+    hi = std::max({hi, clean(b.value), b.low < b.high ? clean(b.high) : 0.0});
+  }
+  if (hi <= 0) hi = 1;
+  const double W = options.width_px;
+  const double left = std::min(W * 0.45, 14 + 6.6 * static_cast<double>(longest_label));
+  const double right = 150;  // the value and its note
+  const double top = options.title.empty() ? 10 : 34;
+  const double row = options.bar_px + 6;
+  const double pw = std::max(W - left - right, 40.0);
+  const double H = top + row * static_cast<double>(bars.size()) + 44;
+  Axis axis;
+  axis.lo = 0;
+  axis.hi = hi * 1.02;
+  auto px = [&](double v) { return left + clean(v) / axis.hi * pw; };
+
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\"{2}{3} width=\"{0}\" height=\"{1:.0f}\" viewBox=\"0 0 {0} {1:.0f}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      W, H, options.id.empty() ? "" : fmt::format(" id=\"{}\"", xml_escape(options.id)),
+      options.data_id.empty() ? "" : fmt::format(" data-id=\"{}\"", xml_escape(options.data_id)));
+  if (!options.title.empty()) {
+    svg += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", W / 2,
+                       xml_escape(options.title));
+  }
+  const double bottom = top + row * static_cast<double>(bars.size());
+  for (double t : axis.ticks()) {
+    if (t < 0) continue;
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#e5e5e5\"/>\n", px(t), top,
+                       bottom);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", px(t), bottom + 15,
+                       tick_label(t));
+  }
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{}</text>\n", left + pw / 2, bottom + 34,
+                     xml_escape(options.value_label));
+  double y = top;
+  for (const Bar& b : bars) {
+    const std::string color = b.color.empty() ? kPalette[0] : b.color;
+    const double mid = y + row / 2;
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", left - 6, mid + 4,
+                       xml_escape(b.label));
+    svg += fmt::format("<rect class=\"bar\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"/>", left,
+                       y + 3, px(b.value) - left, options.bar_px, xml_escape(color));
+    if (b.low < b.high) {
+      svg += fmt::format("<path d=\"M{0:.1f},{2:.1f} L{1:.1f},{2:.1f} M{0:.1f},{3:.1f} L{0:.1f},{4:.1f} M{1:.1f},{3:.1f} "
+                         "L{1:.1f},{4:.1f}\" stroke=\"#333\" stroke-width=\"1.1\"/>",
+                         px(b.low), px(b.high), mid, mid - 4, mid + 4);
+    }
+    const double text_x = std::max(px(b.value), b.low < b.high ? px(b.high) : 0.0) + 6;
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{:.3g}{}</text>\n", text_x, mid + 4, clean(b.value),
+                       b.note.empty() ? "" : " " + xml_escape(b.note));
+    y += row;
   }
   svg += "</svg>\n";
   return svg;

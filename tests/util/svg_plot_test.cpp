@@ -1,5 +1,7 @@
 #include "util/svg_plot.hpp"
 
+#include <cmath>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -59,6 +61,49 @@ TEST(SvgPlotTest, BandsAreHorizontalBarsAndHollowMarkersAreOutlines) {
   } catch (const std::invalid_argument& e) {
     EXPECT_THAT(e.what(), HasSubstr("plot series 'front' has 2 x values and bars for 1 and 1"));
   }
+}
+
+TEST(SvgPlotTest, PointsCarryTheirIdsAndClassForScripts) {
+  const std::string svg = svg_plot({.id = "plane"}, {{.label = "front", .x = {2, 4}, .y = {1, 2}, .x_low = {1, 3},
+                                                       .x_high = {3, 6}, .ids = {"7", "9"}, .point_class = "pt front"}});
+  EXPECT_THAT(svg, HasSubstr("<circle data-id=\"7\" class=\"pt front\""));
+  EXPECT_THAT(svg, HasSubstr("<circle data-id=\"9\" class=\"pt front\""));
+  EXPECT_THAT(svg, HasSubstr("<path data-id=\"7\" d="));  // its band
+  // Several plots on one page: each clips to its own rectangle.
+  EXPECT_THAT(svg, HasSubstr("id=\"plane\""));
+  EXPECT_THAT(svg, HasSubstr("<clipPath id=\"plane-clip\">"));
+  EXPECT_THAT(svg, HasSubstr("clip-path=\"url(#plane-clip)\""));
+  EXPECT_THAT([] { svg_plot({}, {{.label = "a", .x = {1, 2}, .y = {1, 2}, .ids = {"1"}}}); },
+              ::testing::ThrowsMessage<std::invalid_argument>(HasSubstr("plot series 'a' has 2 x values and 1 ids")));
+}
+
+TEST(SvgPlotTest, ReferenceLinesAreDrawnWhereTheyFall) {
+  const std::string svg = svg_plot({.x_lines = {{.x = 3, .label = "energy budget 3 mJ"}, {.x = 1000, .label = "far"}}},
+                                   {{.x = {1, 5}, .y = {1, 2}}});
+  EXPECT_THAT(svg, HasSubstr(">energy budget 3 mJ</text>"));
+  EXPECT_EQ(svg.find(">far</text>"), std::string::npos);  // outside the x range
+}
+
+TEST(SvgPlotTest, BarChartsDrawABarPerRowWithBandsAndEscapedLabels) {
+  const std::string svg = svg_bar_chart({.title = "layers", .value_label = "energy (mJ)", .data_id = "12"},
+                                        {{.label = "1 conv <x>", .value = 2, .low = 1.5, .high = 2.5, .note = "(60%)"},
+                                         {.label = "overhead", .value = 1.25, .color = "#999"},
+                                         {.label = "nan", .value = NAN, .note = "(none)"}});
+  EXPECT_THAT(svg, HasSubstr("data-id=\"12\""));
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), '\n') > 3, true);
+  std::size_t bars = 0;
+  for (std::size_t p = svg.find("class=\"bar\""); p != std::string::npos; p = svg.find("class=\"bar\"", p + 1)) ++bars;
+  EXPECT_EQ(bars, 3u);
+  EXPECT_THAT(svg, HasSubstr("1 conv &lt;x&gt;"));
+  EXPECT_THAT(svg, HasSubstr(">2 (60%)</text>"));
+  EXPECT_THAT(svg, HasSubstr(">1.25</text>"));
+  EXPECT_THAT(svg, HasSubstr(">0 (none)</text>"));  // not finite: drawn as 0
+  EXPECT_THAT(svg, HasSubstr("energy (mJ)"));
+}
+
+TEST(SvgPlotTest, EscapesEveryCharacterThatCouldEndTextOrAnAttribute) {
+  EXPECT_EQ(xml_escape("<script>\"&'"), "&lt;script&gt;&quot;&amp;&#39;");
+  EXPECT_EQ(xml_escape("plain"), "plain");
 }
 
 }  // namespace
