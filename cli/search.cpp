@@ -13,6 +13,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/search_output.hpp"
 #include "energy/board_profile.hpp"
+#include "report/run_report.hpp"
 #include "search/config.hpp"
 #include "search/export.hpp"
 #include "search/nas_search.hpp"
@@ -125,6 +126,7 @@ int run_search_command(const SearchCommandOptions& options) {
     return 130;
   }
   print_export_warnings(exported);
+  if (auto failure = try_write_run_report(run.path())) fmt::print(stderr, "warning: no report.html: {}\n", *failure);
   if (options.json) {
     fmt::print("{}\n", dump_json(summary_json(run.path(), &exported, exported.counts, false)));
   } else {
