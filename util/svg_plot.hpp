@@ -54,8 +54,8 @@ struct PlotOptions {
   std::string id;
 };
 
-/// `text` with <, >, &, " and ' replaced by entities: safe inside XML or HTML text and
-/// attribute values.
+/// `text` with <, >, & and " replaced by entities: safe inside XML or HTML text and inside
+/// attribute values in double quotes (the only kind joules writes).
 std::string xml_escape(std::string_view text);
 
 /// The i-th colour of the palette that series without a colour take in turn (wraps around):

@@ -77,7 +77,7 @@ TEST(ProfileReportTest, BoardNamesAndNotesAreEscaped) {
   const std::string html = profile_report_html(profile, "p.yaml");
   EXPECT_THAT(html, Not(HasSubstr("<script>")));
   EXPECT_THAT(html, HasSubstr("&lt;script&gt;alert(1)&lt;/script&gt;"));
-  EXPECT_THAT(html, HasSubstr("&quot;&amp;&#39;"));
+  EXPECT_THAT(html, HasSubstr("&quot;&amp;'"));
 }
 
 TEST(ProfileReportBrowserTest, RendersWithItsPlots) {

@@ -82,7 +82,7 @@ TEST(RunReportTest, NamesAndMessagesAreEscapedEverywhere) {
   // Front members' names in their table rows and sections, as text.
   for (std::int64_t id : front_ids(records)) {
     const std::string name = records[static_cast<std::size_t>(id)].arch.name;
-    const std::string escaped = name == kScriptName ? "&lt;script&gt;alert(1)&lt;/script&gt;" : "&quot;&amp;&#39;";
+    const std::string escaped = name == kScriptName ? "&lt;script&gt;alert(1)&lt;/script&gt;" : "&quot;&amp;'";
     EXPECT_THAT(html, HasSubstr("<td>" + std::to_string(id) + " " + escaped + "</td>"));
     EXPECT_THAT(html, HasSubstr("Front member #" + std::to_string(id) + ": " + escaped));
   }
