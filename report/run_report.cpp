@@ -193,10 +193,10 @@ std::string member_section(const EvaluationRecord& r, const EnergyEstimator& est
     std::string priced = l.priced_as != l.kind ? fmt::format(" (priced as {})", to_string(l.priced_as)) : "";
     out += fmt::format("<tr><td>{}</td><td>{}{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
                        "<td class=\"num\">{} [{}, {}]</td><td class=\"num\">{:.1f}%</td></tr>\n",
-                       i + 1, html_escape(describe(r.arch.layers[i])), html_escape(priced), shape_text(a.output),
+                       i, html_escape(describe(r.arch.layers[i])), html_escape(priced), shape_text(a.output),
                        human_count(a.macs), human_count(a.params), human_number(l.energy_mj),
                        human_number(l.energy_low_mj), human_number(l.energy_high_mj), share);
-    bars.push_back({.label = fmt::format("{} {}", i + 1, layer_type(r.arch.layers[i])),
+    bars.push_back({.label = fmt::format("{} {}", i, layer_type(r.arch.layers[i])),
                     .value = l.energy_mj,
                     .low = l.energy_low_mj,
                     .high = l.energy_high_mj,
@@ -206,14 +206,22 @@ std::string member_section(const EvaluationRecord& r, const EnergyEstimator& est
   out += fmt::format("<tr><td></td><td><i>per-inference overhead (not a layer)</i></td><td></td><td></td><td></td>"
                      "<td class=\"num\">{}</td><td></td></tr>\n</tbody></table>\n",
                      human_number(estimate.overhead_mj));
-  bars.push_back({.label = "overhead", .value = estimate.overhead_mj, .color = "#b0b6c0", .note = "(apart from the layers)"});
-  out += svg_bar_chart({.title = fmt::format("Where #{}'s energy goes (bars: band)", id),
+  // The overhead is no layer's and often larger than all of them: left out of the bars, so
+  // that the layers' scale shows.
+  out += svg_bar_chart({.title = fmt::format("Where #{}'s layers spend their energy (bars: band)", id),
                         .value_label = "estimated energy per inference (mJ)",
                         .width_px = 760,
                         .data_id = id},
                        bars);
-  for (const EstimateWarning& w : estimate.warnings) {
-    out += fmt::format("<p class=\"notice\">{}</p>\n", html_escape(describe(w)));
+  out += fmt::format("<p class=\"hint\">Plus the per-inference overhead apart from the layers: {} mJ ({:.0f}% of the "
+                     "network's {} mJ), left out of the bars.</p>\n",
+                     human_number(estimate.overhead_mj),
+                     estimate.energy_mj > 0 ? 100 * estimate.overhead_mj / estimate.energy_mj : 0.0,
+                     human_number(estimate.energy_mj));
+  if (!estimate.warnings.empty()) {
+    out += "<div class=\"notice\"><b>Outside the profile's data:</b><ul>\n";
+    for (const EstimateWarning& w : estimate.warnings) out += fmt::format("<li>{}</li>\n", html_escape(describe(w)));
+    out += "</ul></div>\n";
   }
   return out + "</section>\n";
 }
