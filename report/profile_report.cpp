@@ -141,7 +141,7 @@ std::string data_card(const BoardProfile& p, const ProfileCheckData& data) {
   std::string out = fmt::format("<section class=\"card\" id=\"data\">\n<h2>Against the measurements in {}</h2>\n",
                                 html_escape(file));
   out += same_data ? "<p class=\"notice\">This is the data the profile was fitted on: the predictions below are in "
-                     "sample (the cross-validated errors above are the honest ones).</p>\n"
+                     "sample (the cross-validated errors in the models' tables below are the honest ones).</p>\n"
                    : "<p>This is not the data the profile was fitted on: an out-of-sample check.</p>\n";
   if (c.measured.empty()) return out + "<p class=\"hint\">No row has the measured column the profile predicts.</p>\n</section>\n";
   const Quality q = measure_quality(c.measured, c.predicted, p.energy.fits.empty() ? 0.9 : p.energy.fits.front().quality.band_coverage);
