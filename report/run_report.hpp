@@ -40,7 +40,7 @@ std::vector<double> hypervolume_history(const std::vector<EvaluationRecord>& eva
 struct WrittenReport {
   std::filesystem::path file;
   std::size_t bytes = 0;
-  std::size_t evaluations = 0;
+  std::size_t evaluations = 0;  // in a run's report (0 in a profile's)
 };
 
 /// Reads RUN_DIR (config.yaml, evaluations.jsonl, the config's board profile; no lock is
