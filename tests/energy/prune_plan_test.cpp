@@ -105,7 +105,9 @@ TEST(PrunePlanTest, StepAwareCountsLieOnStepsAndMeetTheTarget) {
     EXPECT_TRUE(f == std::get<ConvLayer>(arch.layers[i]).filters || f % 16 == 0 || f < 16) << "layer " << i << ": " << f;
     EXPECT_EQ(plan.kept[i].size(), static_cast<std::size_t>(f));
     // The kept filters are the highest norms: with the ramp, the last ones.
-    if (!plan.kept[i].empty()) EXPECT_EQ(plan.kept[i].back(), std::get<ConvLayer>(arch.layers[i]).filters - 1);
+    if (!plan.kept[i].empty()) {
+      EXPECT_EQ(plan.kept[i].back(), std::get<ConvLayer>(arch.layers[i]).filters - 1);
+    }
   }
   EXPECT_EQ(removed_within_step(40, plan.filters[0], 16) + removed_within_step(48, plan.filters[3], 16), 0);
 }
@@ -113,6 +115,7 @@ TEST(PrunePlanTest, StepAwareCountsLieOnStepsAndMeetTheTarget) {
 TEST(PrunePlanTest, StepAwareAtUniformsEnergyBuysEveryStepItCuts) {
   const Architecture arch = three_convs();
   const EnergyEstimator estimator(stairs_profile());
+  int cut_on_a_step = 0;  // layers pruned to a boundary at or above 16
   for (double keep : {0.9, 0.75, 0.5}) {
     const PrunePlan uniform = plan_uniform(arch, ramp_norms(arch), estimator, keep);
     EXPECT_EQ(uniform.filters[0], std::llround(40 * keep));
@@ -121,9 +124,14 @@ TEST(PrunePlanTest, StepAwareAtUniformsEnergyBuysEveryStepItCuts) {
     EXPECT_LE(aware.energy_mj, uniform.energy_mj) << keep;
     // Above the first step every filter step-aware pruning removes lowers a step.
     for (std::size_t i : {0u, 2u, 3u}) {
-      if (aware.filters[i] >= 16) EXPECT_EQ(removed_within_step(std::get<ConvLayer>(arch.layers[i]).filters, aware.filters[i], 16), 0);
+      const std::int64_t before = std::get<ConvLayer>(arch.layers[i]).filters;
+      if (aware.filters[i] >= 16) {
+        EXPECT_EQ(removed_within_step(before, aware.filters[i], 16), 0);
+        if (aware.filters[i] < before) ++cut_on_a_step;
+      }
     }
   }
+  EXPECT_GT(cut_on_a_step, 0);
   // Uniform at keep 0.75 leaves 30 and 36 filters: 2 + 12 of the removed filters bought no step.
   const PrunePlan u = plan_uniform(arch, ramp_norms(arch), estimator, 0.75);
   EXPECT_EQ(removed_within_step(40, u.filters[0], 16), 2);
