@@ -23,5 +23,7 @@ Runner add_train_command(CLI::App& app);
 Runner add_convert_command(CLI::App& app);
 Runner add_space_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
+Runner add_prune_command(CLI::App& app);
+Runner add_split_command(CLI::App& app);
 
 }  // namespace joules::cli

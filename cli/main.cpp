@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
   add(&joules::cli::add_convert_command);
   add(&joules::cli::add_space_command);
   add(&joules::cli::add_report_command);
+  add(&joules::cli::add_prune_command);
+  add(&joules::cli::add_split_command);
 
   // The words CLI11 would misread: no command, `help`, a misspelt command, `COMMAND help`.
   const std::string first = argc > 1 ? argv[1] : "";

@@ -18,11 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr EnumNames<Objective, 5> kObjectiveNames{{{Objective::accuracy, "accuracy"},
+constexpr EnumNames<Objective, 6> kObjectiveNames{{{Objective::accuracy, "accuracy"},
                                                     {Objective::energy, "energy"},
                                                     {Objective::latency, "latency"},
                                                     {Objective::params, "params"},
-                                                    {Objective::macs, "macs"}}};
+                                                    {Objective::macs, "macs"},
+                                                    {Objective::split_energy, "split_energy"}}};
 constexpr EnumNames<Algorithm, 2> kAlgorithmNames{{{Algorithm::nsga2, "nsga2"}, {Algorithm::random, "random"}}};
 
 std::string indent(const std::string& yaml_text) {
@@ -54,11 +55,31 @@ SearchSpaceOptions read_space(const yaml::Value& node, const std::string& base_d
   return load_search_space(path.string());
 }
 
+// search.split: the radio link of the split_energy objective.
+SplitLink read_split_link(const yaml::Value& node) {
+  if (!node.is_map()) node.fail("expected a map: {uplink_mbps, radio_mw, bytes_per_value, server_ms_per_gmac}");
+  node.allow_keys({"uplink_mbps", "radio_mw", "bytes_per_value", "server_ms_per_gmac"});
+  SplitLink link;
+  link.uplink_mbps = node.require("uplink_mbps").as_double(-1e300, 1e300);
+  link.radio_mw = node.require("radio_mw").as_double(-1e300, 1e300);
+  if (node.get("bytes_per_value").defined()) link.bytes_per_value = node.get("bytes_per_value").as_int();
+  if (node.get("server_ms_per_gmac").defined()) {
+    link.server_ms_per_gmac = node.get("server_ms_per_gmac").as_double(-1e300, 1e300);
+  }
+  try {
+    validate(link);
+  } catch (const SpecError& e) {
+    node.get(e.key()).fail(e.message());
+  }
+  return link;
+}
+
 SearchOptions read_search(const yaml::Value& node) {
   SearchOptions o;
   if (!node.defined()) return o;
   node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate",
-                  "extrapolation"});
+                  "extrapolation", "split"});
+  if (const yaml::Value split = node.get("split"); split.defined()) o.split = read_split_link(split);
   if (node.get("algorithm").defined()) {
     o.algorithm = node.get("algorithm").as_enum(kAlgorithmNames);
   }
@@ -143,6 +164,11 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
       search.get("objectives").at(i).fail("the board profile " + c.board + " has no latency model");
     }
   }
+  for (std::size_t i = 0; i < c.search.objectives.size(); ++i) {
+    if (c.search.objectives[i] == Objective::split_energy && !c.search.split) {
+      search.get("objectives").at(i).fail("split_energy needs the link under search.split: {uplink_mbps, radio_mw}");
+    }
+  }
   if (c.search.budgets.latency_ms && !latency) {
     search.get("budgets").get("latency_ms").fail("the board profile " + c.board + " has no latency model");
   }
@@ -212,6 +238,11 @@ std::string to_yaml(const SearchConfig& c) {
   out += fmt::format("  budgets: {{{}}}\n", budgets);
   out += fmt::format("  crossover_rate: {}\n", s.crossover_rate);
   out += fmt::format("  extrapolation: {}\n", to_string(s.extrapolation));
+  if (s.split) {
+    out += fmt::format("  split: {{uplink_mbps: {}, radio_mw: {}, bytes_per_value: {}{}}}\n", s.split->uplink_mbps,
+                       s.split->radio_mw, s.split->bytes_per_value,
+                       s.split->server_ms_per_gmac ? fmt::format(", server_ms_per_gmac: {}", *s.split->server_ms_per_gmac) : "");
+  }
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;
 }

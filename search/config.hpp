@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "energy/split.hpp"
 #include "space/search_space.hpp"
 #include "train/data.hpp"
 #include "train/trainer.hpp"
 
 namespace joules {
 
-enum class Objective { accuracy, energy, latency, params, macs };
+/// split_energy: the best split's total energy for the link of `search.split` (energy/split.hpp).
+enum class Objective { accuracy, energy, latency, params, macs, split_energy };
 enum class Algorithm { nsga2, random };
 
 std::string_view to_string(Objective objective);
@@ -53,6 +55,9 @@ struct SearchOptions {
   /// (a layer outside a fitted range): allow (say nothing), warn (count it in the summary) or
   /// reject (log it infeasible without training it).
   Extrapolation extrapolation = Extrapolation::warn;
+  /// search.split: {uplink_mbps, radio_mw, bytes_per_value, server_ms_per_gmac}, the link the
+  /// split_energy objective prices every candidate's splits for; required by that objective.
+  std::optional<SplitLink> split;
 
   bool operator==(const SearchOptions&) const = default;
 };

@@ -37,6 +37,7 @@ nlohmann::json to_json(const EvaluationRecord& r) {
   if (r.accuracy) finite(*r.accuracy, "accuracy");
   finite(r.energy_mj, "energy_mj");
   if (r.latency_ms) finite(*r.latency_ms, "latency_ms");
+  if (r.split_energy_mj) finite(*r.split_energy_mj, "split_energy_mj");
   finite(r.train_seconds, "train_seconds");
   nlohmann::json j = {{"id", r.id},
                       {"generation", r.generation},
@@ -49,6 +50,7 @@ nlohmann::json to_json(const EvaluationRecord& r) {
                       {"params", r.params},
                       {"train_seconds", r.train_seconds}};
   if (r.latency_ms) j["latency_ms"] = *r.latency_ms;
+  if (r.split_energy_mj) j["split_energy_mj"] = *r.split_energy_mj;
   j["energy_band_mj"] = {r.energy_low_mj, r.energy_high_mj};
   if (r.latency_low_ms && r.latency_high_ms) j["latency_band_ms"] = {*r.latency_low_ms, *r.latency_high_ms};
   j["extrapolated"] = r.extrapolated;
@@ -98,6 +100,7 @@ EvaluationRecord evaluation_from_json(const nlohmann::json& j) {
     r.params = need("params").get<std::int64_t>();
     r.train_seconds = need("train_seconds").get<double>();
     if (j.contains("latency_ms")) r.latency_ms = j.at("latency_ms").get<double>();
+    if (j.contains("split_energy_mj")) r.split_energy_mj = j.at("split_energy_mj").get<double>();
     // Coverage fields: absent from logs written before they existed.
     if (j.contains("energy_band_mj")) {
       const auto band = j.at("energy_band_mj").get<std::vector<double>>();

@@ -25,6 +25,7 @@ struct EvaluationRecord {
   std::optional<double> accuracy;  // validation accuracy in [0, 1]; none unless trained
   double energy_mj = 0;            // estimated energy per inference on the run's board
   std::optional<double> latency_ms;  // when the board profile models latency
+  std::optional<double> split_energy_mj;  // the best split's total, when the config has search.split
   /// Coverage of the estimate (DESIGN.md): its uncertainty band, whether any layer lies
   /// outside the data the profile was fitted on, and the estimator's warnings.
   double energy_low_mj = 0;

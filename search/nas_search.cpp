@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "energy/estimator.hpp"
+#include "energy/split.hpp"
 #include "search/nsga2.hpp"
 #include "search/nsga2_json.hpp"
 #include "search/pareto.hpp"
@@ -223,6 +224,10 @@ class Driver {
     const NetworkAnalysis analysis = analyze(arch);
     const NetworkEstimate estimate = estimator_.estimate(arch, analysis);
     r.energy_mj = estimate.energy_mj;
+    if (config_.search.split) {
+      const SplitPlan splits = plan_splits(analysis, estimate, *config_.search.split);
+      r.split_energy_mj = splits.splits[splits.best].total_energy_mj;
+    }
     r.latency_ms = estimate.latency_ms;
     record_coverage(estimate, r);
     r.macs = analysis.macs;
@@ -436,6 +441,7 @@ std::vector<double> minimised_objectives(const EvaluationRecord& r, const std::v
       case Objective::latency: values.push_back(r.latency_ms.value_or(0.0)); break;
       case Objective::params: values.push_back(static_cast<double>(r.params)); break;
       case Objective::macs: values.push_back(static_cast<double>(r.macs)); break;
+      case Objective::split_energy: values.push_back(r.split_energy_mj.value_or(r.energy_mj)); break;
     }
   }
   return values;

@@ -105,6 +105,10 @@ Normalization load_normalization(const std::string& path);
 /// The network's parameters and batch-norm statistics as plain arrays (on the CPU).
 NetworkWeights network_weights(const Network& network);
 
+/// Copies plain weights (network_weights()' layout) into `network`'s parameters and batch-norm
+/// statistics. Throws std::invalid_argument naming the layer when a size does not match.
+void set_network_weights(Network& network, const NetworkWeights& weights);
+
 /// Reads weights written by save_weights() into `network`. Throws std::runtime_error naming
 /// the path when the file cannot be read or does not match the network's names and shapes.
 void load_weights(Network& network, const std::string& path);

@@ -78,17 +78,20 @@ std::string error_text(const std::exception& e) {
 class Trainer {
  public:
   Trainer(const Architecture& arch, const Data& data, const TrainOptions& options, const TrainHooks& hooks,
-          TrainResult& result)
+          TrainResult& result, const NetworkWeights* initial = nullptr, bool evaluate_only = false)
       : arch_(arch),
         data_(data.tensors()),
         o_(options),
         hooks_(hooks),
         result_(result),
-        device_(options.device == ComputeDevice::cuda ? torch::kCUDA : torch::kCPU) {}
+        device_(options.device == ComputeDevice::cuda ? torch::kCUDA : torch::kCPU),
+        initial_(initial),
+        evaluate_only_(evaluate_only) {}
 
   void run() {
     Rng rng(o_.seed);
     Network network(arch_, /*seed=*/rng.split());
+    if (initial_ != nullptr) set_network_weights(network, *initial_);
     if (device_.is_cuda()) network->to(device_);
     Rng shuffle_rng(rng.split());
     const std::uint64_t augment_seed = rng.split();
@@ -98,8 +101,8 @@ class Trainer {
         o_.train_samples > 0 ? o_.train_samples : static_cast<std::int64_t>(data_.train_order.size());
     const std::int64_t batch = std::min(o_.batch_size, samples);
     const std::int64_t steps_per_epoch = samples / batch;
-    const std::int64_t total_steps = o_.steps > 0 ? o_.steps : o_.epochs * steps_per_epoch;
-    const std::int64_t epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
+    const std::int64_t total_steps = evaluate_only_ ? 0 : o_.steps > 0 ? o_.steps : o_.epochs * steps_per_epoch;
+    const std::int64_t epochs = std::max<std::int64_t>(1, (total_steps + steps_per_epoch - 1) / steps_per_epoch);
 
     std::vector<std::int64_t> order(data_.train_order.begin(), data_.train_order.begin() + samples);
     torch::Tensor permutation = torch::empty({samples}, torch::kInt64);
@@ -258,7 +261,30 @@ class Trainer {
   const TrainHooks& hooks_;
   TrainResult& result_;
   const torch::Device device_;
+  const NetworkWeights* initial_;  // start from these instead of a fresh initialisation
+  bool evaluate_only_;             // no training step
 };
+
+TrainResult run_trainer(const Architecture& arch, const Data& data, const TrainOptions& options,
+                        const TrainHooks& hooks, const NetworkWeights* initial, bool evaluate_only) {
+  const auto start = Clock::now();
+  TrainResult result;
+  try {
+    validate(options);
+    check_compatible(arch, data);
+    check_compatible(options, data);
+    IntraOpThreads threads(options.threads);
+    Trainer(arch, data, options, hooks, result, initial, evaluate_only).run();
+  } catch (const SpecError& e) {
+    fail(result, fmt::format("{}: {}", e.key(), e.message()));
+  } catch (const std::exception& e) {
+    fail(result, error_text(e));
+  } catch (...) {
+    fail(result, "unknown error");
+  }
+  result.seconds = seconds_since(start);
+  return result;
+}
 
 }  // namespace
 
@@ -301,23 +327,17 @@ void check_device(ComputeDevice device) {
 
 TrainResult train_architecture(const Architecture& arch, const Data& data, const TrainOptions& options,
                                const TrainHooks& hooks) {
-  const auto start = Clock::now();
-  TrainResult result;
-  try {
-    validate(options);
-    check_compatible(arch, data);
-    check_compatible(options, data);
-    IntraOpThreads threads(options.threads);
-    Trainer(arch, data, options, hooks, result).run();
-  } catch (const SpecError& e) {
-    fail(result, fmt::format("{}: {}", e.key(), e.message()));
-  } catch (const std::exception& e) {
-    fail(result, error_text(e));
-  } catch (...) {
-    fail(result, "unknown error");
-  }
-  result.seconds = seconds_since(start);
-  return result;
+  return run_trainer(arch, data, options, hooks, /*initial=*/nullptr, /*evaluate_only=*/false);
+}
+
+TrainResult fine_tune_architecture(const Architecture& arch, const Data& data, const NetworkWeights& initial,
+                                   const TrainOptions& options, const TrainHooks& hooks) {
+  return run_trainer(arch, data, options, hooks, &initial, /*evaluate_only=*/false);
+}
+
+TrainResult evaluate_weights(const Architecture& arch, const Data& data, const NetworkWeights& weights,
+                             const TrainOptions& options) {
+  return run_trainer(arch, data, options, /*hooks=*/{}, &weights, /*evaluate_only=*/true);
 }
 
 }  // namespace joules

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "space/architecture.hpp"
+#include "space/weights.hpp"
 #include "train/data.hpp"
 #include "util/compute_device.hpp"
 #include "util/enum_names.hpp"
@@ -194,6 +195,18 @@ struct TrainHooks {
 /// runs in other threads. Safe to call from several threads at once (see threads above).
 TrainResult train_architecture(const Architecture& arch, const Data& data, const TrainOptions& options,
                                const TrainHooks& hooks = {});
+
+/// As train_architecture(), but starting from `initial` (e.g. a pruned network's weights,
+/// which must fit `arch`) instead of a fresh initialisation: pruning's fine-tuning. The seed
+/// still drives the shuffling and dropout.
+TrainResult fine_tune_architecture(const Architecture& arch, const Data& data, const NetworkWeights& initial,
+                                   const TrainOptions& options, const TrainHooks& hooks = {});
+
+/// Evaluates `weights` as they are, without a training step: validation (and test, when
+/// asked) accuracy, and the weights saved to `options.save_path` when given (with the data's
+/// normalisation). Never throws; status ok or failed (with the reason).
+TrainResult evaluate_weights(const Architecture& arch, const Data& data, const NetworkWeights& weights,
+                             const TrainOptions& options);
 
 /// Throws SpecError ("input" or "layers") when `arch` cannot be trained on `data`: its input
 /// is not the data's sample shape or it does not output one value per class.

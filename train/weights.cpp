@@ -43,6 +43,39 @@ NetworkWeights network_weights(const Network& network) {
   return out;
 }
 
+void set_network_weights(Network& network, const NetworkWeights& weights) {
+  const std::size_t layers = network->architecture().layers.size();
+  if (weights.layers.size() != layers) {
+    throw std::invalid_argument(fmt::format("the weights have {} layers, the network {}", weights.layers.size(), layers));
+  }
+  auto named = network->named_parameters(/*recurse=*/true);
+  auto buffers = network->named_buffers(/*recurse=*/true);
+  torch::NoGradGuard no_grad;
+  const auto copy = [&](const std::string& name, const std::vector<float>& values, std::size_t layer) {
+    torch::Tensor* target = named.find(name);
+    if (target == nullptr) target = buffers.find(name);
+    if (target == nullptr) {
+      if (values.empty()) return;
+      throw std::invalid_argument(fmt::format("layer {}: the network has no {}", layer + 1, name));
+    }
+    if (static_cast<std::int64_t>(values.size()) != target->numel()) {
+      throw std::invalid_argument(fmt::format("layer {}: {} has {} values, the network expects {}", layer + 1, name,
+                                              values.size(), target->numel()));
+    }
+    target->copy_(torch::from_blob(const_cast<float*>(values.data()), target->sizes(), torch::kFloat));
+  };
+  for (std::size_t i = 0; i < layers; ++i) {
+    const std::string p = fmt::format("layers.{}.", i);
+    const LayerWeights& w = weights.layers[i];
+    copy(p + "weight", w.weight, i);
+    copy(p + "bias", w.bias, i);
+    copy(p + "bn.weight", w.bn_weight, i);
+    copy(p + "bn.bias", w.bn_bias, i);
+    copy(p + "bn.running_mean", w.bn_mean, i);
+    copy(p + "bn.running_var", w.bn_var, i);
+  }
+}
+
 NetworkWeights read_weights_file(const Architecture& arch, const std::string& path) {
   Network network(arch, /*seed=*/0);
   load_weights(network, path);

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "energy/board_profile.hpp"
+#include "energy/split.hpp"
 #include "search/compare.hpp"
 #include "search/export.hpp"
 #include "space/analysis.hpp"
@@ -615,6 +616,42 @@ TEST(SearchConfigTest, ErrorsNameFileLineAndKey) {
   text = config_text();
   text.replace(text.find("count: {min: 1, max: 3}"), 23, "count: {min: 4, max: 3}");
   EXPECT_THAT(error(text), HasSubstr("test.yaml:8: space.conv_blocks.count"));
+}
+
+// The split_energy objective (energy/split.hpp): every candidate priced for the link of
+// search.split, and the link required and validated where the config names it.
+TEST_F(NasSearchTest, SplitEnergyObjectivePricesTheBestSplitOfEveryCandidate) {
+  const SearchConfig config = config_from(
+      config_text("  objectives: [accuracy, split_energy]\n  split: {uplink_mbps: 8, radio_mw: 900, bytes_per_value: 1}"));
+  ASSERT_TRUE(config.search.split);
+  EXPECT_EQ(config.search.split->bytes_per_value, 1);
+  EXPECT_EQ(config_from(to_yaml(config)).search, config.search);  // written back and read equal
+  FakeTrainer trainer;
+  const auto log = run_fresh(config, trainer, "split");
+  ASSERT_FALSE(log.empty());
+  const EnergyEstimator estimator(load_board_profile(config.board));
+  for (const EvaluationRecord& r : log) {
+    ASSERT_TRUE(r.split_energy_mj) << r.id;
+    EXPECT_DOUBLE_EQ(*r.split_energy_mj, best_split_energy_mj(r.arch, estimator, *config.search.split));
+    EXPECT_LE(*r.split_energy_mj, r.energy_mj);  // never more than running everything on the device
+    EXPECT_EQ(minimised_objectives(r, config.search.objectives)[1], *r.split_energy_mj);
+  }
+}
+
+TEST(SearchConfigTest, SplitEnergyNeedsAValidLink) {
+  const auto message = [](const std::string& text) {
+    try {
+      config_from(text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_THAT(message(config_text("  objectives: [accuracy, split_energy]")),
+              HasSubstr("split_energy needs the link under search.split"));
+  EXPECT_THAT(message(config_text("  objectives: [accuracy, split_energy]\n  split: {uplink_mbps: -2, radio_mw: 900}")),
+              HasSubstr("search.split.uplink_mbps: -2 is not a bandwidth"));
+  EXPECT_THAT(message(config_text("  split: {uplink_mbps: 2, radio_mw: 900, radio: 1}")), HasSubstr("search.split.radio: unknown key"));
 }
 
 }  // namespace
