@@ -103,4 +103,10 @@ std::string architecture_table(const Architecture& arch, const NetworkAnalysis& 
   return out;
 }
 
+std::string flag_of(const std::string& key) {
+  std::string flag = "--" + key;
+  for (char& c : flag) c = c == '_' ? '-' : c;
+  return flag;
+}
+
 }  // namespace joules::cli

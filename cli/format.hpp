@@ -30,6 +30,9 @@ std::string architecture_table(const Architecture& arch, const NetworkAnalysis& 
 /// Compact JSON; bytes that are not UTF-8 (names read from files) become U+FFFD.
 std::string dump_json(const nlohmann::json& value);
 
+/// "batch_size" -> "--batch-size": the command-line flag of an option key.
+std::string flag_of(const std::string& key);
+
 /// 1234567 -> "1,234,567".
 std::string thousands(std::int64_t value);
 

@@ -33,12 +33,6 @@ struct SplitOptions {
   std::string svg_path;
 };
 
-std::string flag_of(const std::string& key) {
-  std::string flag = "--" + key;
-  for (char& c : flag) c = c == '_' ? '-' : c;
-  return flag;
-}
-
 std::string svg(const SplitPlan& plan, const std::string& title) {
   PlotSeries device{.label = "device", .marker = Marker::square, .line = true};
   PlotSeries radio{.label = "radio", .marker = Marker::cross, .line = true};

@@ -48,13 +48,6 @@ struct TrainCommandOptions {
   std::vector<std::pair<CLI::Option*, std::function<void(TrainOptions&, DataOptions&)>>> overrides;
 };
 
-// "batch_size" -> "--batch-size": the flag of a training option's key.
-std::string flag_of(const std::string& key) {
-  std::string flag = "--" + key;
-  for (char& c : flag) c = c == '_' ? '-' : c;
-  return flag;
-}
-
 void read_options(const TrainCommandOptions& cli, TrainOptions& train, DataOptions& data) {
   // A training run of its own is evaluated on the test set unless the config or a flag says
   // not (a search's candidates are not: TrainOptions' default).
