@@ -22,5 +22,6 @@ Runner add_profile_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 Runner add_convert_command(CLI::App& app);
 Runner add_space_command(CLI::App& app);
+Runner add_measure_command(CLI::App& app);
 
 }  // namespace joules::cli

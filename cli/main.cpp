@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   add(&joules::cli::add_train_command);
   add(&joules::cli::add_convert_command);
   add(&joules::cli::add_space_command);
+  add(&joules::cli::add_measure_command);
 
   // The words CLI11 would misread: no command, `help`, a misspelt command, `COMMAND help`.
   const std::string first = argc > 1 ? argv[1] : "";
