@@ -56,7 +56,7 @@ std::unique_ptr<PowerSensor> open_measure_sensor(const MeasureOptions& o) {
     const std::string name = o.sensor == "jetson" ? "jetson-ina3221" : o.sensor == "timer" ? "timer-estimate" : o.sensor;
     const auto kind = profiling::parse_sensor_kind(name);
     if (!kind) {
-      throw InputError("command line", 0, "--sensor", fmt::format("expected auto, jetson, nvml, rapl or timer, got '{}'", o.sensor));
+      throw InputError("", 0, "--sensor", fmt::format("expected auto, jetson, nvml, rapl or timer, got '{}'", o.sensor));
     }
     try {
       return profiling::open_sensor(*kind, discovery);
@@ -94,14 +94,14 @@ std::string number(double v) { return fmt::format("{:.4g}", v); }
 int run_measure(const MeasureOptions& o) {
   std::error_code ec;
   if (!std::filesystem::is_directory(o.sysfs_root, ec)) {
-    throw InputError("command line", 0, "--sysfs-root", fmt::format("{}: no such directory", o.sysfs_root));
+    throw InputError("", 0, "--sysfs-root", fmt::format("{}: no such directory", o.sysfs_root));
   }
-  if (o.command.empty()) throw InputError("command line", 0, "COMMAND", "give the command to measure after --");
+  if (o.command.empty()) throw InputError("", 0, "COMMAND", "give the command to measure after --");
   if (o.compare.empty() != o.board.empty()) {
-    throw InputError("command line", 0, o.compare.empty() ? "--compare" : "--board", "--compare ARCH and --board PROFILE go together");
+    throw InputError("", 0, o.compare.empty() ? "--compare" : "--board", "--compare ARCH and --board PROFILE go together");
   }
   if (!o.compare.empty() && !o.inferences) {
-    throw InputError("command line", 0, "--inferences", "--compare needs the command's inference count to compare per inference");
+    throw InputError("", 0, "--inferences", "--compare needs the command's inference count to compare per inference");
   }
   // The estimate is made before anything runs, so that a bad file costs no measurement.
   std::optional<BoardProfile> profile;
@@ -122,9 +122,9 @@ int run_measure(const MeasureOptions& o) {
   try {
     m = profiling::measure_command(*sensor, options);
   } catch (const profiling::CommandNotStarted& e) {
-    throw InputError("command line", 0, "COMMAND", e.what());
+    throw InputError("", 0, "COMMAND", e.what());
   } catch (const std::invalid_argument& e) {
-    throw InputError("command line", 0, "", e.what());
+    throw InputError("", 0, "", e.what());
   }
   const bool estimated = sensor->is_estimate();
   const bool started = m.duration_s > 0;

@@ -61,7 +61,9 @@ def fit(args, train, test, method):
         command += ["--scales", "per-class"]
     run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
-        return None, run.stderr.strip().splitlines()[-1]
+        why = re.search(r"the smallest has (\d+) coefficients", run.stderr)
+        return None, f"fewer networks than the {why[1]} coefficients of the smallest model" if why else \
+            run.stderr.strip().splitlines()[-1]
     out = json.loads(run.stdout)
     chosen = out["fits"][0]
     model = f"scales {chosen['scales']}" if chosen.get("scales") else f"{chosen['family']} g{chosen['granularity']}"
