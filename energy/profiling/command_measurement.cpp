@@ -91,6 +91,8 @@ CommandRail rail_of(const std::string& name, double energy_mj, double mean_mw, d
                     const std::optional<std::int64_t>& inferences) {
   CommandRail r{.name = name, .mean_power_mw = mean_mw, .energy_mj = energy_mj, .idle_power_mw = idle_mw};
   r.dynamic_energy_mj = energy_mj - idle_mw * duration_s;  // mW x s = mJ
+  // Equal idle and busy power (the timer estimate) leave rounding noise, not energy.
+  if (std::abs(r.dynamic_energy_mj) <= 1e-9 * std::abs(energy_mj)) r.dynamic_energy_mj = 0;
   if (inferences) {
     r.energy_per_inference_mj = energy_mj / static_cast<double>(*inferences);
     r.dynamic_energy_per_inference_mj = r.dynamic_energy_mj / static_cast<double>(*inferences);
