@@ -25,5 +25,6 @@ Runner add_space_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
 Runner add_prune_command(CLI::App& app);
 Runner add_split_command(CLI::App& app);
+Runner add_measure_command(CLI::App& app);
 
 }  // namespace joules::cli

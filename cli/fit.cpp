@@ -2,7 +2,9 @@
 // fits a board profile from measurements (energy/fit.hpp does the work) and writes it, with an
 // optional Markdown report and SVG plots of the out-of-fold predictions.
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,9 @@ namespace {
 struct FitCommandOptions {
   std::string layers;
   std::string networks;
+  std::string prior;     // transfer fit from this profile (--networks only)
+  std::string validate;  // also score the fitted profile on these networks
+  std::vector<std::string> scales;  // transfer: candidate scale sets
   std::string provenance;
   std::string out;
   std::string board;           // overrides the provenance file's board name
@@ -78,7 +83,24 @@ int run_fit(const FitCommandOptions& o) {
   options.seed = o.seed;
   options.band_coverage = o.coverage;
   options.calibrate_extrapolation = o.calibrate_extrapolation;
+  for (const std::string& set : o.scales) {
+    if (set == "auto") {
+      options.transfer_scales.clear();
+      break;
+    }
+    if (std::find(kTransferScaleSets.begin(), kTransferScaleSets.end(), set) == kTransferScaleSets.end()) {
+      throw InputError("", 0, "--scales", fmt::format("expected auto, one, per-kind, per-term or per-class, got '{}'", set));
+    }
+    options.transfer_scales.push_back(set);
+  }
+  if (!o.scales.empty() && o.prior.empty()) throw InputError("", 0, "--scales", "scale sets are for transfer fits (--prior)");
 
+  if (!o.prior.empty() && o.networks.empty()) {
+    throw InputError("", 0, "--prior", "a transfer fit needs whole-network measurements (--networks)");
+  }
+  if (!o.prior.empty() && !o.models.empty()) {
+    throw InputError("", 0, "--model", "a transfer fit keeps the prior's families: leave out --model (or --prior)");
+  }
   if (o.layers.empty() && !(o.sweep_plot.empty() && o.sweep_latency_plot.empty())) {
     throw InputError("", 0, o.sweep_plot.empty() ? "--sweep-latency-plot" : "--sweep-plot",
                      "sweep plots need per-layer measurements (--layers)");
@@ -102,8 +124,28 @@ int run_fit(const FitCommandOptions& o) {
     columns.family = o.families;
     const NetworkMeasurementSet network_data = read_network_measurements(o.networks, columns);
     network_rows = network_data.rows.size();
-    fit = fit_network_measurements(network_data, identity, options);
+    if (o.prior.empty()) {
+      fit = fit_network_measurements(network_data, identity, options);
+    } else {
+      const std::string prior_path = board_profile_path(o.prior);
+      const BoardProfile prior = load_board_profile(prior_path);
+      if (const std::string notice = provenance_notice(prior); !notice.empty()) {
+        fmt::print(stderr, "notice: prior {}: {}\n", prior.board, notice);
+      }
+      fit = fit_network_transfer(network_data, prior, identity, options);
+      fit.profile.fit->prior = fmt::format("{} ({}, FNV-1a {})", prior.board, prior_path,
+                                           fnv1a64_hex(read_input_file(prior_path)));
+    }
     fit.profile.fit->data = relative_to_profile(o.networks, o.out);
+  }
+  std::optional<NetworkValidation> validation;
+  if (!o.validate.empty()) {
+    NetworkColumns columns;
+    if (!o.target.empty()) columns.energy = o.target;
+    if (!o.latency.empty()) columns.latency = o.latency;
+    columns.group = o.groups;
+    columns.family = o.families;
+    validation = validate_on_networks(fit.profile, read_network_measurements(o.validate, columns), o.coverage);
   }
 
   // Checked before anything is written.
@@ -140,13 +182,15 @@ int run_fit(const FitCommandOptions& o) {
       for (const CandidateResult& c : s.candidates) {
         if (!c.chosen) continue;
         lines += fmt::format(
-            "{} {}: {} (granularity {}), cross-validated MAPE {:.2f}%, R^2 {:.4f}, {:.1f}% within +-10%, {} points\n",
-            to_string(quantity), kinds, to_string(c.family), c.granularity, s.quality.mape_pct, s.quality.r2,
+            "{} {}: {}{} (granularity {}), cross-validated MAPE {:.2f}%, R^2 {:.4f}, {:.1f}% within +-10%, {} points\n",
+            to_string(quantity), kinds, c.scales.empty() ? "" : fmt::format("scales {} over prior ", c.scales),
+            to_string(c.family), c.granularity, s.quality.mape_pct, s.quality.r2,
             s.quality.within_10_pct, s.quality.points);
         fits.push_back({{"quantity", to_string(quantity)},
                         {"kinds", kind_names},
                         {"family", to_string(c.family)},
                         {"granularity", c.granularity},
+                        {"scales", c.scales.empty() ? nlohmann::json() : nlohmann::json(c.scales)},
                         {"mape_pct", s.quality.mape_pct},
                         {"r2", s.quality.r2},
                         {"within_10_pct", s.quality.within_10_pct},
@@ -156,6 +200,21 @@ int run_fit(const FitCommandOptions& o) {
   };
   summarise(fit.profile.energy, Quantity::energy);
   if (fit.profile.latency) summarise(*fit.profile.latency, Quantity::latency);
+  nlohmann::json validation_json;
+  if (validation) {
+    const auto quality_json = [](const Quality& q) {
+      return nlohmann::json{{"points", q.points}, {"mape_pct", q.mape_pct}, {"r2", q.r2},
+                            {"within_10_pct", q.within_10_pct}, {"band", {q.band_low, q.band_high}}};
+    };
+    validation_json = {{"data", o.validate}, {"energy", quality_json(validation->energy)}};
+    lines += fmt::format("validation on {}: energy MAPE {:.2f}%, {:.1f}% within +-10%, {} networks\n", o.validate,
+                         validation->energy.mape_pct, validation->energy.within_10_pct, validation->energy.points);
+    if (validation->latency) {
+      validation_json["latency"] = quality_json(*validation->latency);
+      lines += fmt::format("validation on {}: latency MAPE {:.2f}%, {} networks\n", o.validate,
+                           validation->latency->mape_pct, validation->latency->points);
+    }
+  }
   if (o.json) {
     nlohmann::json written = nlohmann::json::array({o.out});
     for (const std::string* extra : {&o.report, &o.plot, &o.latency_plot, &o.sweep_plot, &o.sweep_latency_plot}) {
@@ -167,7 +226,9 @@ int run_fit(const FitCommandOptions& o) {
                                   {"data", o.layers.empty() ? o.networks : o.layers},
                                   {"rows", o.layers.empty() ? network_rows : layer_data.rows.size()},
                                   {"written", written},
-                                  {"fits", fits}}));
+                                  {"fits", fits},
+                                  {"prior", o.prior.empty() ? nlohmann::json() : nlohmann::json(o.prior)},
+                                  {"validation", validation_json}}));
     return 0;
   }
   fmt::print("{}wrote {}\n", lines, o.out);
@@ -181,6 +242,13 @@ Runner add_fit_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("fit", "Fit a board profile from per-layer or per-network measurements");
   cmd->add_option("--layers", o->layers, "Per-layer measurements CSV (as joules profile writes)");
   cmd->add_option("--networks", o->networks, "Per-network measurements CSV (a row per network and its architecture file)");
+  cmd->add_option("--prior", o->prior,
+                  "Transfer fit (--networks): keep this profile's models and fit a few scale factors (NAME or PROFILE.yaml)");
+  cmd->add_option("--scales", o->scales,
+                  "Transfer fits: candidate scale sets, auto (default: all, chosen by cross-validation), one, "
+                  "per-kind, per-term, per-class; repeatable");
+  cmd->add_option("--validate", o->validate,
+                  "Also score the fitted profile on these measured networks (a per-network CSV not used in the fit)");
   cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see docs/formats/board-profile.md)")->required();
   cmd->add_option("--out", o->out, "Board profile to write (profiles/BOARD.yaml)")->required();
   cmd->add_option("--board", o->board, "Board name, or a profile path profiles/NAME.yaml (default: the provenance file's)");

@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   add(&joules::cli::add_report_command);
   add(&joules::cli::add_prune_command);
   add(&joules::cli::add_split_command);
+  add(&joules::cli::add_measure_command);
 
   // The words CLI11 would misread: no command, `help`, a misspelt command, `COMMAND help`.
   const std::string first = argc > 1 ? argv[1] : "";

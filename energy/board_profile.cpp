@@ -104,10 +104,11 @@ ModelFamily read_family(const Value& v) {
 
 CandidateResult read_candidate(const Value& v) {
   if (!v.is_map()) v.fail("expected a map with family, granularity and quality figures");
-  v.allow_keys({"family", "granularity", "cv", "lofo_mape_pct", "chosen"});
+  v.allow_keys({"family", "granularity", "scales", "cv", "lofo_mape_pct", "chosen"});
   CandidateResult c;
   c.family = read_family(v.require("family"));
   c.granularity = read_granularity(v.require("granularity"));
+  c.scales = optional_string(v, "scales");
   c.cv = read_quality(v.require("cv"));
   if (!v.get("lofo_mape_pct").is_null()) c.lofo_mape_pct = v.get("lofo_mape_pct").as_double(0, kInf);
   c.chosen = !v.get("chosen").is_null() && v.get("chosen").as_bool();
@@ -203,7 +204,7 @@ QuantityModels read_quantity(const Value& v, Quantity quantity) {
 
 FitInfo read_fit_info(const Value& v) {
   if (!v.is_map()) v.fail("expected a map with input, data, rows, folds, seed, tool");
-  v.allow_keys({"input", "data", "rows", "data_fnv1a64", "folds", "seed", "tool"});
+  v.allow_keys({"input", "data", "rows", "data_fnv1a64", "folds", "seed", "tool", "prior"});
   FitInfo f;
   f.input = v.require("input").as_string();
   if (f.input != "layers" && f.input != "networks") v.require("input").fail("expected layers or networks");
@@ -213,6 +214,7 @@ FitInfo read_fit_info(const Value& v) {
   f.folds = v.require("folds").as_int(2);
   f.seed = static_cast<std::uint64_t>(v.require("seed").as_int(0));
   f.tool = optional_string(v, "tool");
+  f.prior = optional_string(v, "prior");
   return f;
 }
 
@@ -363,8 +365,9 @@ void write_quantity(std::string& out, const QuantityModels& q, Quantity quantity
     if (!s.candidates.empty()) {
       out += "      candidates:\n";
       for (const CandidateResult& c : s.candidates) {
-        out += fmt::format("        - {{family: {}, granularity: {}, chosen: {}, cv: {}", to_string(c.family),
-                           c.granularity, c.chosen, quality_yaml(c.cv));
+        out += fmt::format("        - {{family: {}, granularity: {}, ", to_string(c.family), c.granularity);
+        if (!c.scales.empty()) out += fmt::format("scales: {}, ", yaml_scalar(c.scales));
+        out += fmt::format("chosen: {}, cv: {}", c.chosen, quality_yaml(c.cv));
         if (c.lofo_mape_pct) out += fmt::format(", lofo_mape_pct: {}", number(*c.lofo_mape_pct));
         out += "}\n";
       }
@@ -458,6 +461,7 @@ std::string profile_text(const BoardProfile& p) {
     out += fmt::format("  folds: {}\n", f.folds);
     out += fmt::format("  seed: {}\n", f.seed);
     out += fmt::format("  tool: {}\n", yaml_scalar(f.tool));
+    if (!f.prior.empty()) out += fmt::format("  prior: {}\n", yaml_scalar(f.prior));
   }
   write_quantity(out, p.energy, Quantity::energy);
   if (p.latency) write_quantity(out, *p.latency, Quantity::latency);

@@ -67,6 +67,10 @@ struct Quality {
 struct CandidateResult {
   ModelFamily family = ModelFamily::linear;
   std::int64_t granularity = 1;
+  /// Transfer fits (fit_network_transfer): the set of scale factors fitted over the prior's
+  /// terms ("one", "per-kind", "per-term", "per-class"); family and granularity are the
+  /// prior's conv model's. Empty for fits from scratch.
+  std::string scales;
   Quality cv;
   /// Mean MAPE over the predictable left-out families (absent without families).
   std::optional<double> lofo_mape_pct;
@@ -157,6 +161,8 @@ struct FitInfo {
   std::int64_t folds = 10;
   std::uint64_t seed = 1;
   std::string tool;       // "joules 0.1.0"
+  /// Transfer fits: the prior profile whose models were rescaled ("BOARD (FILE, FNV-1a HASH)").
+  std::string prior;
 
   bool operator==(const FitInfo&) const = default;
 };

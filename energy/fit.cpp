@@ -38,6 +38,9 @@ struct Problem {
   bool networks = false;  // network-level: an overhead column, all kinds fitted together
   std::vector<Sample> samples;
   std::vector<LayerKind> kinds;
+  // Transfer fits: the prior's models of this quantity, whose terms keep their ratios and
+  // get a few scale factors (the candidates are sets of scales, not families).
+  const QuantityModels* prior = nullptr;
 };
 
 struct Column {
@@ -45,6 +48,7 @@ struct Column {
   LayerKind kind = LayerKind::conv;
   Term term = Term::layer;
   int generator = -1;  // >= 0: the kind's kernel-class slopes along kKernelClassGenerators[generator]
+  std::string scale;   // transfer fits: the scale factor's name (the column multiplies prior terms)
 };
 
 bool is_class_term(Term t) { return t == Term::mac_1x1 || t == Term::mac_3x3s1 || t == Term::mac_kxk; }
@@ -58,6 +62,11 @@ struct Design {
   std::int64_t granularity = 1;
   std::vector<Column> columns;
   std::vector<double> x;  // samples x columns, row-major
+  // Transfer fits: the scale set, the prior's models per kind the data prices (the base the
+  // scales multiply) and the column of each (kind, term); -1 where a term has no column.
+  std::string scales;
+  std::array<std::optional<LayerModel>, kLayerKindCount> base{};
+  std::array<std::array<int, kTermCount>, kLayerKindCount> scale_column{};
 
   std::size_t width() const { return columns.size(); }
   std::span<const double> row(std::size_t i) const { return {x.data() + i * width(), width()}; }
@@ -77,6 +86,7 @@ double round_significant(double value, int digits) {
 
 std::string column_name(const Column& c, Quantity q) {
   if (c.overhead) return fmt::format("overhead_{}", unit_prefix(q));
+  if (!c.scale.empty()) return fmt::format("scale {}", c.scale);
   if (c.generator >= 0) return fmt::format("{} {}_per_mac kernel-class generator {}", to_string(c.kind), unit_prefix(q), c.generator);
   return fmt::format("{} {}", to_string(c.kind), coefficient_key(q, c.term));
 }
@@ -124,6 +134,144 @@ Design build_design(const Problem& problem, ModelFamily family, std::int64_t gra
   return d;
 }
 
+// Transfer fits. The sets of scale factors a transfer fit tries, each a grouping of the prior's
+// terms: the terms of a group keep their ratios and are multiplied by one fitted factor.
+// - one: a single factor (the new board is the prior, uniformly dearer or cheaper);
+// - per-kind: a factor per layer kind (conv, depthwise, fc, pool);
+// - per-term: compute (every MAC term), activations (input and output traffic), weights and
+//   the per-layer constant (launches): the costs that change independently from one board
+//   and runtime to another (arithmetic throughput; activation traffic, which a runtime that
+//   fuses layers keeps on chip; weight reads from DRAM; launch cost);
+// - per-class: per-term with the compute split by kernel class (1x1, 3x3 stride 1, other),
+//   for runtimes that pick other algorithms per kernel (Winograd for 3x3).
+// Every set also fits the per-inference overhead (added, not scaled: a per-layer prior has none).
+
+std::string scale_group(std::string_view set, LayerKind kind, Term t) {
+  const bool compute = t == Term::mac || is_class_term(t);
+  if (set == "one") return "all";
+  if (set == "per-kind") return std::string(to_string(kind));
+  if (t == Term::layer) return "per_layer";
+  if (t == Term::weight) return "weights";
+  if (!compute) return "activations";
+  if (set == "per-term") return "compute";
+  if (t == Term::mac_1x1) return "compute_1x1";
+  if (t == Term::mac_3x3s1) return "compute_3x3s1";
+  return "compute_other";
+}
+
+// The kind whose model prices `kind` among `models`, following the fallbacks.
+std::optional<LayerKind> resolve_kind(const std::array<std::optional<LayerModel>, kLayerKindCount>& models, LayerKind kind) {
+  std::optional<LayerKind> k = kind;
+  while (k && !models[static_cast<std::size_t>(*k)]) k = fallback_kind(*k);
+  return k;
+}
+
+// A prior model of kind `from` as a model of kind `to` that prices `to`'s layers exactly as
+// the estimator's fallback does (features_as), when there is one: depthwise takes a conv
+// model as it is (same terms); so does an fc a linear or stairs model (a MAC slope and a
+// constant). An fc priced by a traffic conv model is not: its weight term is not padded to
+// the granularity as the fc's MAC term is, so such an fc keeps falling back.
+std::optional<LayerModel> model_as(const LayerModel& m, LayerKind from, LayerKind to) {
+  if (to == LayerKind::depthwise && from == LayerKind::conv) return m;
+  if (to == LayerKind::fc && m.family != ModelFamily::traffic) return m;
+  return std::nullopt;
+}
+
+// A layer as the model evaluates it: a strided layer costs the cheaper of itself and the same
+// layer at stride 1 (LayerModel::evaluate), the choice made with the prior's coefficients.
+LayerFeatures as_evaluated(const LayerFeatures& l, const LayerModel& m) {
+  if (l.stride <= 1) return l;
+  LayerFeatures dense = l;
+  dense.macs = l.dense_macs;
+  dense.output_elements = l.dense_output_elements;
+  dense.kernel_class = l.dense_kernel_class;
+  return m.evaluate(dense) < m.evaluate(l) ? dense : l;
+}
+
+Design build_transfer_design(const Problem& problem, std::string_view set) {
+  const QuantityModels& prior = *problem.prior;
+  Design d;
+  d.scales = std::string(set);
+  d.columns.push_back(Column{.overhead = true});
+  // The models the fitted profile will hold: the prior's own kinds, plus every kind of the
+  // data the prior prices through a fallback (but pools, which keep falling back).
+  std::array<std::optional<LayerModel>, kLayerKindCount> models = prior.layers;
+  for (LayerKind kind : problem.kinds) {
+    const auto k = static_cast<std::size_t>(kind);
+    if (models[k] || kind == LayerKind::pool) continue;
+    if (const auto from = resolve_kind(prior.layers, kind)) models[k] = model_as(*prior.model(*from), *from, kind);
+    // An fc that cannot have a model of its own resolves again (to conv) below.
+  }
+  for (auto& row : d.scale_column) row.fill(-1);
+  std::map<std::string, int> column_of;
+  const auto column = [&](LayerKind kind, Term t) {
+    int& c = d.scale_column[static_cast<std::size_t>(kind)][static_cast<std::size_t>(t)];
+    if (c >= 0) return c;
+    const std::string name = scale_group(set, kind, t);
+    auto it = column_of.find(name);
+    if (it == column_of.end()) {
+      it = column_of.emplace(name, static_cast<int>(d.columns.size())).first;
+      d.columns.push_back(Column{.scale = name});
+    }
+    return c = it->second;
+  };
+  // First pass: the kinds the data's layers are priced as, and their columns.
+  for (const Sample& s : problem.samples) {
+    for (const LayerFeatures& l : s.layers) {
+      const auto as = resolve_kind(models, l.kind);
+      if (!as) continue;
+      const auto k = static_cast<std::size_t>(*as);
+      if (d.base[k]) continue;
+      d.base[k] = models[k];
+      for (std::size_t t = 0; t < kTermCount; ++t) {
+        if (models[k]->coefficients[t] != 0) column(*as, static_cast<Term>(t));
+      }
+    }
+  }
+  d.family = d.base[static_cast<std::size_t>(LayerKind::conv)] ? d.base[static_cast<std::size_t>(LayerKind::conv)]->family
+                                                                : ModelFamily::linear;
+  d.granularity = d.base[static_cast<std::size_t>(LayerKind::conv)] ? d.base[static_cast<std::size_t>(LayerKind::conv)]->granularity : 1;
+  const std::size_t p = d.width();
+  d.x.assign(problem.samples.size() * p, 0.0);
+  for (std::size_t i = 0; i < problem.samples.size(); ++i) {
+    double* row = d.x.data() + i * p;
+    row[0] = 1.0;
+    for (const LayerFeatures& l : problem.samples[i].layers) {
+      const auto as = resolve_kind(d.base, l.kind);
+      if (!as) continue;
+      const LayerModel& m = *d.base[static_cast<std::size_t>(*as)];
+      const LayerFeatures f = as_evaluated(*as == l.kind ? l : features_as(l, *as), m);
+      for (std::size_t t = 0; t < kTermCount; ++t) {
+        const int c = d.scale_column[static_cast<std::size_t>(*as)][t];
+        if (c >= 0) row[c] += m.coefficients[t] * term_value(static_cast<Term>(t), f, m.granularity);
+      }
+    }
+  }
+  return d;
+}
+
+// Scales of a transfer design that no row in `rows` exercises take the geometric mean of the
+// fitted non-zero ones (the prior's ratio to the other groups is the best guess there is).
+// Returns the columns filled.
+std::vector<std::size_t> fill_unfitted_scales(const Design& d, const std::vector<bool>& rows, std::vector<double>& scale) {
+  double log_sum = 0;
+  int fitted = 0;
+  std::vector<std::size_t> empty;
+  for (std::size_t j = 1; j < d.width(); ++j) {
+    bool any = false;
+    for (std::size_t i = 0; i < rows.size() && !any; ++i) any = rows[i] && d.x[i * d.width() + j] != 0;
+    if (!any) {
+      empty.push_back(j);
+    } else if (scale[j] > 0) {
+      log_sum += std::log(scale[j]);
+      ++fitted;
+    }
+  }
+  const double mean = fitted > 0 ? std::exp(log_sum / fitted) : 1.0;
+  for (std::size_t j : empty) scale[j] = mean;
+  return empty;
+}
+
 // Minimising the squared relative error: each row divided by its measured value, target 1.
 void add_sample(NormalEquations& eq, const Design& d, const Problem& problem, std::size_t i) {
   std::vector<double> a(d.row(i).begin(), d.row(i).end());
@@ -165,7 +313,7 @@ Solution solve_design(const NormalEquations& eq, const Design& d, Quantity q, bo
   if (with_notes) {
     for (std::size_t j = 0; j < p; ++j) {
       const Column& c = d.columns[j];
-      if (empty[j] && c.generator < 0) {
+      if (empty[j] && c.generator < 0 && c.scale.empty()) {
         s.notes.push_back(fmt::format("{}: no data varies it; 0", column_name(c, q)));
       }
     }
@@ -234,9 +382,11 @@ Quality quality_of_rows(const Problem& problem, const std::vector<double>& predi
   return measure_quality(m, p, coverage);
 }
 
-CandidateFit evaluate_candidate(const Problem& problem, ModelFamily family, std::int64_t granularity,
-                                const std::vector<std::size_t>& fold, std::size_t folds, const FitOptions& options) {
-  CandidateFit fit{.design = build_design(problem, family, granularity)};
+CandidateFit evaluate_candidate(const Problem& problem, Design design, const std::vector<std::size_t>& fold,
+                                std::size_t folds, const FitOptions& options) {
+  const ModelFamily family = design.family;
+  const std::int64_t granularity = design.granularity;
+  CandidateFit fit{.design = std::move(design)};
   const Design& d = fit.design;
   const std::size_t n = problem.samples.size();
   std::vector<NormalEquations> per_fold(folds, NormalEquations(d.width()));
@@ -248,14 +398,19 @@ CandidateFit evaluate_candidate(const Problem& problem, ModelFamily family, std:
   for (std::size_t f = 0; f < folds; ++f) {
     NormalEquations train = total;
     train.subtract(per_fold[f]);
-    const Solution s = solve_design(train, d, problem.quantity, false);
+    Solution s = solve_design(train, d, problem.quantity, false);
+    if (!d.scales.empty()) {
+      std::vector<bool> rows(n);
+      for (std::size_t i = 0; i < n; ++i) rows[i] = fold[i] != f;
+      fill_unfitted_scales(d, rows, s.coefficients);
+    }
     for (std::size_t i = 0; i < n; ++i) {
       if (fold[i] == f) fit.out_of_fold[i] = predict(d, s.coefficients, i);
     }
   }
   std::vector<std::size_t> all(n);
   std::iota(all.begin(), all.end(), 0);
-  fit.result = CandidateResult{.family = family, .granularity = granularity,
+  fit.result = CandidateResult{.family = family, .granularity = granularity, .scales = d.scales,
                                .cv = quality_of_rows(problem, fit.out_of_fold, all, options.band_coverage)};
 
   // Per family: the k-fold errors split by family, and the errors with the family left out.
@@ -350,18 +505,30 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
   std::vector<CandidateFit> fits;
   std::vector<std::string> skipped;
   std::size_t smallest = std::numeric_limits<std::size_t>::max();
-  for (ModelFamily family : options.families) {
-    std::vector<std::int64_t> gs{1};
-    if (family != ModelFamily::linear) gs = options.granularities;
-    for (std::int64_t g : gs) {
-      const Design probe = build_design(problem, family, g);
-      const std::size_t p = identifiable_columns(probe, problem);
-      smallest = std::min(smallest, p);
-      if (p > n) {
-        skipped.push_back(fmt::format("{} (granularity {}): {} coefficients for {} points", to_string(family), g, p, n));
+  const auto consider = [&](Design design, const std::string& label) {
+    const std::size_t p = identifiable_columns(design, problem);
+    smallest = std::min(smallest, p);
+    if (p > n) {
+      skipped.push_back(fmt::format("{}: {} coefficients for {} points", label, p, n));
+      return;
+    }
+    fits.push_back(evaluate_candidate(problem, std::move(design), fold, folds, options));
+  };
+  if (problem.prior) {
+    for (std::string_view set : kTransferScaleSets) {
+      if (!options.transfer_scales.empty() &&
+          std::find(options.transfer_scales.begin(), options.transfer_scales.end(), set) == options.transfer_scales.end()) {
         continue;
       }
-      fits.push_back(evaluate_candidate(problem, family, g, fold, folds, options));
+      consider(build_transfer_design(problem, set), fmt::format("scales {}", set));
+    }
+  } else {
+    for (ModelFamily family : options.families) {
+      std::vector<std::int64_t> gs{1};
+      if (family != ModelFamily::linear) gs = options.granularities;
+      for (std::int64_t g : gs) {
+        consider(build_design(problem, family, g), fmt::format("{} (granularity {})", to_string(family), g));
+      }
     }
   }
   if (fits.empty()) {
@@ -389,7 +556,7 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
   out.summary.leave_one_family_out = fits[best].lofo;
   out.summary.notes = out.solution.notes;
   out.classes_present = classes_present(problem);
-  if (out.design.family == ModelFamily::traffic) {
+  if (out.design.family == ModelFamily::traffic && !problem.prior) {
     for (LayerKind kind : problem.kinds) {
       if (kind != LayerKind::conv && kind != LayerKind::depthwise) continue;
       std::array<double, kTermCount> probe{};
@@ -414,9 +581,45 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
   return out;
 }
 
+// A transfer fit's models: the prior's (base) models with each term times its scale. A scale
+// the data could not fit (no layer exercises it, or it was indistinguishable from another)
+// takes the geometric mean of the fitted non-zero scales, so that no term of the prior is
+// silently dropped by an absence of data.
+void store_transfer_models(const FittedProblem& fitted, QuantityModels& models) {
+  const Design& d = fitted.design;
+  std::vector<double> scale = fitted.solution.coefficients;
+  FitSummary summary = fitted.summary;
+  for (std::size_t j : fill_unfitted_scales(d, std::vector<bool>(d.x.size() / d.width(), true), scale)) {
+    summary.notes.push_back(fmt::format("scale {}: no data exercises it; takes the geometric mean of the fitted scales, {:.4g}",
+                                        d.columns[j].scale, scale[j]));
+  }
+  summary.kinds.clear();
+  models.overhead = scale[0];
+  for (LayerKind kind : kLayerKinds) {
+    const auto k = static_cast<std::size_t>(kind);
+    if (!d.base[k]) continue;
+    LayerModel m = *d.base[k];
+    for (std::size_t t = 0; t < kTermCount; ++t) {
+      const int c = d.scale_column[k][t];
+      m.coefficients[t] = c >= 0 ? m.coefficients[t] * scale[static_cast<std::size_t>(c)] : 0.0;
+    }
+    models.layers[k] = m;
+    summary.kinds.push_back(kind);
+  }
+  std::string scales;
+  for (std::size_t j = 1; j < d.width(); ++j) scales += fmt::format("{}{} x{:.4g}", scales.empty() ? "" : ", ", d.columns[j].scale, scale[j]);
+  summary.notes.insert(summary.notes.begin(), fmt::format("transfer fit: the prior's terms times the fitted scales ({}); "
+                                                          "per-inference overhead {:.4g}", scales, scale[0]));
+  models.fits.push_back(std::move(summary));
+}
+
 // Writes a fitted problem's coefficients into the quantity's models.
 void store_models(const FittedProblem& fitted, QuantityModels& models) {
   const Design& d = fitted.design;
+  if (!d.scales.empty()) {
+    store_transfer_models(fitted, models);
+    return;
+  }
   for (LayerKind kind : fitted.summary.kinds) {
     LayerModel m{.family = d.family, .granularity = d.family == ModelFamily::linear ? 1 : d.granularity};
     for (std::size_t j = 0; j < d.width(); ++j) {
@@ -456,6 +659,11 @@ void check_options(const FitOptions& o, const std::string& file) {
     if (g < 1) bad(fmt::format("granularity must be >= 1, got {}", g));
   }
   if (o.folds < 2) bad(fmt::format("folds must be >= 2, got {}", o.folds));
+  for (const std::string& set : o.transfer_scales) {
+    if (std::find(kTransferScaleSets.begin(), kTransferScaleSets.end(), set) == kTransferScaleSets.end()) {
+      bad(fmt::format("unknown scale set '{}' (one, per-kind, per-term or per-class)", set));
+    }
+  }
   if (!(o.split_percentile > 50 && o.split_percentile < 100)) {
     bad(fmt::format("split percentile must be in (50, 100), got {}", o.split_percentile));
   }
@@ -616,6 +824,7 @@ FitOptions chosen_only(const BoardProfile& profile, FitOptions options) {
       if (!c.chosen) continue;
       options.families = {c.family};
       options.granularities = {c.granularity};
+      if (!c.scales.empty()) options.transfer_scales = {c.scales};
       return options;
     }
   }
@@ -769,8 +978,10 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
   return out;
 }
 
-BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const BoardIdentity& identity,
-                                  const FitOptions& options) {
+namespace {
+
+BoardFit fit_networks(const NetworkMeasurementSet& data, const BoardIdentity& identity, const FitOptions& options,
+                      const BoardProfile* prior) {
   check_options(options, data.file);
   if (data.rows.empty()) throw InputError(data.file, 0, "", "no measurements to fit");
   std::map<std::string, std::size_t> group_ids;
@@ -805,6 +1016,10 @@ BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const Board
   }
   energy.kinds = kinds_in(energy.samples);
   latency.kinds = energy.kinds;
+  if (prior) {
+    energy.prior = &prior->energy;
+    if (prior->latency) latency.prior = &*prior->latency;
+  }
   if (std::find(energy.kinds.begin(), energy.kinds.end(), LayerKind::conv) == energy.kinds.end()) {
     throw InputError(data.file, 0, "", "no network has a conv layer: a profile needs at least a conv model");
   }
@@ -812,13 +1027,17 @@ BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const Board
   BoardFit out;
   out.profile = new_profile(identity, "networks", data.file, data.rows.size(), data.fnv1a64, options);
   out.profile.energy.target = data.energy_column;
+  if (prior) out.profile.fit->prior = prior->board;
   record_ranges(out.profile, all_layers);
   const FittedProblem e = fit_problem(energy, options);
   store_models(e, out.profile.energy);
   out.energy = predictions(energy, e.out_of_fold);
   if (!data.latency_column.empty()) {
     out.profile.latency = QuantityModels{.target = data.latency_column};
-    const FittedProblem l = fit_problem(latency, options);
+    FittedProblem l = fit_problem(latency, options);
+    if (prior && !latency.prior) {
+      l.summary.notes.push_back(fmt::format("the prior {} has no latency models: latency fitted from scratch", prior->board));
+    }
     store_models(l, *out.profile.latency);
     out.latency = predictions(latency, l.out_of_fold);
   }
@@ -831,10 +1050,43 @@ BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const Board
     }
     const FitOptions refit_options = chosen_only(out.profile, options);
     out.profile.extrapolation = calibrate(rows, options, [&](const std::vector<bool>& train) {
-      return fit_network_measurements(rows_where(data, train), identity, refit_options).profile;
+      return fit_networks(rows_where(data, train), identity, refit_options, prior).profile;
     }, out.profile.energy.fits.front().notes);
   }
   check_writable(out.profile, data.file);
+  return out;
+}
+
+}  // namespace
+
+BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const BoardIdentity& identity,
+                                  const FitOptions& options) {
+  return fit_networks(data, identity, options, nullptr);
+}
+
+BoardFit fit_network_transfer(const NetworkMeasurementSet& data, const BoardProfile& prior,
+                              const BoardIdentity& identity, const FitOptions& options) {
+  return fit_networks(data, identity, options, &prior);
+}
+
+NetworkValidation validate_on_networks(const BoardProfile& profile, const NetworkMeasurementSet& data,
+                                       double band_coverage) {
+  if (data.rows.empty()) throw InputError(data.file, 0, "", "no measurements to validate on");
+  const EnergyEstimator estimator(profile);
+  std::vector<double> energy, energy_predicted, latency, latency_predicted;
+  for (const NetworkMeasurement& m : data.rows) {
+    const NetworkEstimate e = estimator.estimate(m.arch);
+    energy.push_back(m.energy_mj);
+    energy_predicted.push_back(e.energy_mj);
+    if (m.latency_ms && e.latency_ms) {
+      latency.push_back(*m.latency_ms);
+      latency_predicted.push_back(*e.latency_ms);
+    }
+  }
+  NetworkValidation out{.file = data.file, .energy = measure_quality(energy, energy_predicted, band_coverage)};
+  if (!latency.empty() && latency.size() == data.rows.size()) {
+    out.latency = measure_quality(latency, latency_predicted, band_coverage);
+  }
   return out;
 }
 

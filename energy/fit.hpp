@@ -6,15 +6,22 @@
 // kept is the one with the lowest cross-validated MAPE (grouped k-fold), never the lowest
 // training error. The chosen model is then refitted on all the data.
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "energy/board_profile.hpp"
 #include "energy/measurements.hpp"
 
 namespace joules {
+
+/// The sets of scale factors a transfer fit (fit_network_transfer) tries; fit.cpp says which
+/// terms each groups.
+inline constexpr std::array<std::string_view, 4> kTransferScaleSets{"one", "per-kind", "per-term", "per-class"};
 
 struct FitOptions {
   /// Candidate families (default: all).
@@ -35,6 +42,9 @@ struct FitOptions {
   /// growth is the smallest that puts target_coverage of the held-out rows that lie outside
   /// the refits' ranges inside their bands. Costs two more fits (of the chosen family only).
   bool calibrate_extrapolation = false;
+  /// Transfer fits only (fit_network_transfer): the candidate sets of scale factors (empty:
+  /// all of kTransferScaleSets).
+  std::vector<std::string> transfer_scales;
   double split_percentile = 80;
 };
 
@@ -63,6 +73,31 @@ BoardFit fit_layer_measurements(const LayerMeasurementSet& data, const BoardIden
 /// overhead; energy, and latency when the data has it. Throws InputError as above.
 BoardFit fit_network_measurements(const NetworkMeasurementSet& data, const BoardIdentity& identity,
                                   const FitOptions& options = {});
+
+/// Transfer fitting: fits a new board from a handful of whole-network measurements by keeping
+/// `prior`'s models (families, granularities and the ratios between their terms) and fitting a
+/// few scale factors over groups of terms by non-negative least squares on the relative error,
+/// plus a per-inference overhead. The candidates are sets of scales (one; per layer kind;
+/// compute, memory and per-layer; the same with compute per kernel class), chosen as the
+/// families are: the lowest grouped k-fold MAPE. CandidateResult::scales names the set;
+/// FitInfo::prior the prior's board. Data kinds the prior prices through a fallback get a model
+/// of their own (the fallback's, with their own scales where the set splits by kind). A
+/// quantity the prior has no models of is fitted from scratch (noted). Options' families and
+/// granularities are not used. Throws InputError as fit_network_measurements.
+BoardFit fit_network_transfer(const NetworkMeasurementSet& data, const BoardProfile& prior,
+                              const BoardIdentity& identity, const FitOptions& options = {});
+
+/// How a profile's estimates compare with whole-network measurements it was not fitted on.
+struct NetworkValidation {
+  std::string file;
+  Quality energy;
+  std::optional<Quality> latency;  // when the data and the profile both have latency
+};
+
+/// Estimates every network of `data` with `profile` and scores them (see measure_quality).
+/// Throws InputError for no rows, std::invalid_argument for a profile without a conv model.
+NetworkValidation validate_on_networks(const BoardProfile& profile, const NetworkMeasurementSet& data,
+                                       double band_coverage = 0.9);
 
 /// Quality of predictions against measurements (see Quality). Throws std::invalid_argument for
 /// spans of different lengths or no points.

@@ -41,15 +41,23 @@ void write_quantity(std::string& out, const QuantityModels& models, Quantity qua
   for (const FitSummary& s : models.fits) {
     out += fmt::format("\n### Layers: {}\n\n", kinds_text(s.kinds));
     for (const CandidateResult& c : s.candidates) {
-      if (c.chosen) {
+      if (c.chosen && !c.scales.empty()) {
+        out += fmt::format("Transfer fit, chosen by cross-validation: scales **{}** over the prior's {} models "
+                           "(granularity {}). Out of fold: {}.\n",
+                           c.scales, to_string(c.family), c.granularity, quality_line(s.quality));
+      } else if (c.chosen) {
         out += fmt::format("Chosen by cross-validation: **{}** (granularity {}). Out of fold: {}.\n",
                            to_string(c.family), c.granularity, quality_line(s.quality));
       }
     }
+    const bool transfer = std::any_of(s.candidates.begin(), s.candidates.end(),
+                                      [](const CandidateResult& c) { return !c.scales.empty(); });
     out += "\nCandidates, grouped k-fold cross-validation (out-of-fold errors):\n\n";
-    out += "| family | granularity | MAPE % | RMSPE % | R^2 | within +-10 % | leave-one-family-out MAPE % | |\n";
-    out += "|---|---:|---:|---:|---:|---:|---:|---|\n";
+    out += fmt::format("| {}family | granularity | MAPE % | RMSPE % | R^2 | within +-10 % | leave-one-family-out MAPE % | |\n",
+                       transfer ? "scales | " : "");
+    out += transfer ? "|---|---|---:|---:|---:|---:|---:|---:|---|\n" : "|---|---:|---:|---:|---:|---:|---:|---|\n";
     for (const CandidateResult& c : s.candidates) {
+      if (transfer) out += fmt::format("| {} ", c.scales);
       out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} |\n", to_string(c.family), c.granularity,
                          pct(c.cv.mape_pct), pct(c.cv.rmspe_pct), r2_text(c.cv.r2), pct(c.cv.within_10_pct),
                          c.lofo_mape_pct ? pct(*c.lofo_mape_pct) : "-", c.chosen ? "chosen" : "");
@@ -103,6 +111,10 @@ std::string fit_report_markdown(const BoardFit& fit) {
   if (p.fit) {
     out += fmt::format("Data: {} {} from `{}` (FNV-1a {}); {} folds, seed {}; {}.\n", p.fit->rows, p.fit->input,
                        p.fit->data, p.fit->data_fnv1a64, p.fit->folds, p.fit->seed, p.fit->tool);
+    if (!p.fit->prior.empty()) {
+      out += fmt::format("Prior: {} (transfer fit: its models' terms keep their ratios; only the scales below and the "
+                         "per-inference overhead are fitted).\n", p.fit->prior);
+    }
   }
   write_quantity(out, p.energy, Quantity::energy, p.fit ? p.fit->input : "");
   if (p.latency) write_quantity(out, *p.latency, Quantity::latency, p.fit ? p.fit->input : "");

@@ -134,6 +134,59 @@ TEST(FitCommandTest, FitsPerNetworkMeasurements) {
   EXPECT_THAT(profile, HasSubstr("leave_one_family_out:"));
 }
 
+// Transfer: networks measured on a board that is the prior with its compute twice as dear and
+// its per-layer constant a tenth, fitted with --prior; --validate scores unseen networks.
+TEST(FitCommandTest, TransferFitRescalesThePriorAndValidatesOnUnseenNetworks) {
+  TempDir dir;
+  const std::string prior = dir.write("prior.yaml",
+      "format: 1\nboard: prior-board\nprovenance: {kind: measured, sensor: INA3221, rails: [GPU]}\n"
+      "energy:\n  target: energy_mj\n  overhead_mj: 0\n  models:\n"
+      "    conv: {family: linear, granularity: 1, mj_per_mac: 1.0e-8, mj_per_layer: 0.5}\n");
+  // conv MACs: w*w*f*27 (3 input channels, 3x3, padding 1); fc MACs w*w*f*10, priced by conv.
+  const auto energy = [](double conv_macs, double fc_macs) { return 0.3 + 2 * 1e-8 * (conv_macs + fc_macs) + 2 * 0.05; };
+  std::string train = "arch,group,energy_mj\n", test = train;
+  for (int i = 0; i < 30; ++i) {
+    const int f = 8 + 5 * i, w = 10 + i % 7;
+    dir.write(fmt::format("archs/n{}.yaml", i),
+              fmt::format("input: [3, {0}, {0}]\nlayers:\n  - conv: {{filters: {1}, kernel: 3, padding: 1}}\n"
+                          "  - fc: {{units: 10}}\n", w, f));
+    (i < 12 ? train : test) += fmt::format("archs/n{}.yaml,g{},{}\n", i, i, energy(double(w) * w * f * 27, double(w) * w * f * 10));
+  }
+  const std::string train_csv = dir.write("train.csv", train), test_csv = dir.write("test.csv", test);
+  const std::string provenance = dir.write("provenance.yaml", kProvenance);
+  const std::string out = (dir.path() / "new.yaml").string();
+  const std::string report = (dir.path() / "report.md").string();
+  const CommandResult r = run_joules({"fit", "--networks", train_csv, "--prior", prior, "--validate", test_csv,
+                                      "--provenance", provenance, "--out", out, "--report", report, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["prior"], prior);
+  EXPECT_TRUE(j["fits"][0]["scales"].is_string());
+  EXPECT_EQ(j["validation"]["energy"]["points"], 18);
+  EXPECT_LT(j["validation"]["energy"]["mape_pct"].get<double>(), 0.1);
+  const std::string profile = read(out);
+  EXPECT_THAT(profile, HasSubstr("prior: \"prior-board ("));
+  EXPECT_THAT(profile, HasSubstr("scales: "));
+  EXPECT_THAT(read(report), HasSubstr("| scales | family |"));
+  // The refitted profile estimates an unseen network as the board costs it.
+  const std::string arch = dir.write("a.yaml", "input: [3, 20, 20]\nlayers:\n  - conv: {filters: 30, kernel: 3, padding: 1}\n  - fc: {units: 10}\n");
+  const CommandResult e = run_joules({"estimate", arch, "--board", out, "--json"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NEAR(nlohmann::json::parse(e.out)["energy_mj"].get<double>(), energy(20.0 * 20 * 30 * 27, 20.0 * 20 * 30 * 10), 1e-3);
+
+  // A transfer needs network data and keeps the prior's families.
+  const std::string other = (dir.path() / "other.yaml").string();
+  CommandResult bad = run_joules({"fit", "--layers", train_csv, "--prior", prior, "--provenance", provenance, "--out", other});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--prior"));
+  bad = run_joules({"fit", "--networks", train_csv, "--prior", prior, "--model", "linear", "--provenance", provenance, "--out", other});
+  EXPECT_EQ(bad.exit_code, 2);
+  bad = run_joules({"fit", "--networks", train_csv, "--prior", prior, "--scales", "bogus", "--provenance", provenance, "--out", other});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--scales"));
+  EXPECT_FALSE(std::filesystem::exists(other));
+}
+
 TEST(FitCommandTest, BadInputExitsTwoAndWritesNothing) {
   TempDir dir;
   const std::string provenance = dir.write("provenance.yaml", kProvenance);
