@@ -15,9 +15,13 @@ namespace joules {
 
 enum class Objective { accuracy, energy, latency, params, macs };
 enum class Algorithm { nsga2, random };
+/// search.schedule: generational (a barrier per generation; the same evaluations for a seed
+/// whatever the jobs or ranks) or async (steady state: a child bred whenever a worker is free).
+enum class Schedule { generational, async };
 
 std::string_view to_string(Objective objective);
 std::string_view to_string(Algorithm algorithm);
+std::string_view to_string(Schedule schedule);
 
 /// Upper limits a candidate must meet; one that breaks any is logged `infeasible` and never
 /// trained (energy and sizes are known before training).
@@ -53,6 +57,15 @@ struct SearchOptions {
   /// (a layer outside a fitted range): allow (say nothing), warn (count it in the summary) or
   /// reject (log it infeasible without training it).
   Extrapolation extrapolation = Extrapolation::warn;
+  /// generational (default) or async (NSGA-II only).
+  Schedule schedule = Schedule::generational;
+  /// async: candidates bred in all; 0 means population x (generations + 1).
+  std::size_t evaluations = 0;
+  /// Under MPI, rank 0 also trains (one candidate at a time) besides coordinating.
+  bool coordinator_trains = false;
+
+  /// The async budget: `evaluations`, or population x (generations + 1) when it is 0.
+  std::size_t evaluation_budget() const { return evaluations > 0 ? evaluations : population * (generations + 1); }
 
   bool operator==(const SearchOptions&) const = default;
 };
