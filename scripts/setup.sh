@@ -17,6 +17,7 @@ packages=(
   libpagmo-dev                     # pagmo2, the peer of bench/nsga2_vs_pagmo
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX files (onnx/)
   libopencv-dev                    # OpenCV DNN: the independent ONNX runtime of tests/onnx
+  openmpi-bin libopenmpi-dev       # distributed search under mpirun (search/mpi_evaluator.cpp)
 )
 
 missing=()
