@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
                               {"utilisation", busy_s / (static_cast<double>(workers) * wall_s)},
                               {"evaluations_per_s", static_cast<double>(logged) / wall_s},
                               {"rank0_ms_per_result", 1e3 * summary.handling_seconds / results},
+                              {"rank0_handling_cpu_ms_per_result", 1e3 * summary.handling_cpu_seconds / results},
                               {"rank0_cpu_ms_per_result", 1e3 * cpu_s / results}};
     fmt::print("{}\n", line.dump());
     return 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -27,6 +28,12 @@ namespace joules {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 constexpr int kCheckpointFormat = 1;
 // A candidate whose training failed loses against every trained or over-budget one.
@@ -335,6 +342,7 @@ class Driver {
       std::optional<TrainDone> done = evaluator_->collect(kCollectTimeout);
       if (!done) continue;
       const auto arrived = Clock::now();
+      const double arrived_cpu_s = thread_cpu_seconds();
       --running_;
       ++summary_.results;
       auto node = flying.extract(done->id);
@@ -355,6 +363,7 @@ class Driver {
       }
       fill();
       summary_.handling_seconds += std::chrono::duration<double>(Clock::now() - arrived).count();
+      summary_.handling_cpu_seconds += thread_cpu_seconds() - arrived_cpu_s;
       report();
     }
     const bool finished = !stopping() && optimizer.bred() >= budget && retry.empty() && abandoned.empty();
@@ -510,6 +519,7 @@ class Driver {
       std::optional<TrainDone> done = evaluator_->collect(kCollectTimeout);
       if (!done) continue;
       const auto arrived = Clock::now();
+      const double arrived_cpu_s = thread_cpu_seconds();
       --running_;
       ++summary_.results;
       auto node = flying.extract(done->id);
@@ -526,6 +536,7 @@ class Driver {
       }
       fill();
       summary_.handling_seconds += std::chrono::duration<double>(Clock::now() - arrived).count();
+      summary_.handling_cpu_seconds += thread_cpu_seconds() - arrived_cpu_s;
       report();
     }
     if (stopping()) {

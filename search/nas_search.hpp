@@ -53,6 +53,9 @@ struct SearchSummary {
   /// Wall time the driver spent on collected results (logging, selection, breeding and handing
   /// out the next candidates), from a result's arrival until it waits again, in seconds.
   double handling_seconds = 0;
+  /// The same in CPU time of the driver's thread: the cost itself, without the time the thread
+  /// waited for a core on a loaded machine.
+  double handling_cpu_seconds = 0;
 };
 
 /// Runs (or resumes, when `run` was reopened with RunDirectory::resume) a search, pricing

@@ -51,6 +51,16 @@ std::map<int, std::string> evaluations(const std::filesystem::path& run) {
   return out;
 }
 
+// The ids of an exported front (front.csv's first column; its train_seconds differ run to run).
+std::vector<std::string> front_ids(const std::filesystem::path& run) {
+  std::vector<std::string> ids;
+  std::ifstream in(run / "pareto/front.csv");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) ids.push_back(line.substr(0, line.find(',')));
+  return ids;
+}
+
 class SearchMpiTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -86,7 +96,8 @@ TEST_F(SearchMpiTest, ThreeRanksGiveTheSameEvaluationsAsOneProcess) {
       EXPECT_TRUE(std::filesystem::file_size(tmp.path() / "three" / j["weights"].get<std::string>()) > 0) << j.dump();
     }
   }
-  EXPECT_EQ(read_text(tmp.path() / "three/pareto/front.csv"), read_text(tmp.path() / "one/pareto/front.csv"));
+  EXPECT_EQ(front_ids(tmp.path() / "three"), front_ids(tmp.path() / "one"));
+  EXPECT_FALSE(front_ids(tmp.path() / "one").empty());
 }
 
 // A worker's rank id from its environment (Open MPI sets OMPI_COMM_WORLD_RANK).
