@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   std::string durations_path = std::string(JOULES_SOURCE_DIR) + "/bench/data/smoke_train_seconds.csv";
   std::string schedule = "async";
   std::string out;
-  double scale = 0.02;
-  std::size_t rounds = 8;
+  double scale = 0.05;
+  std::size_t rounds = 40;
   app.add_option("--config", config_path, "Search config whose space and board are used");
   app.add_option("--durations", durations_path, "Measured training times (one per line, seconds)");
   app.add_option("--schedule", schedule, "generational or async")->check(CLI::IsMember({"generational", "async"}));

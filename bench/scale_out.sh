@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # bench/scale_out at 2, 4, 8, 16 and 32 workers (+ rank 0), both schedules, oversubscribed on
 # this machine; writes bench/results/scale_out.md (override with OUT=...). SCALE (default
-# 0.02) scales the measured training times of bench/data/smoke_train_seconds.csv; ROUNDS
-# (default 8) gives workers x ROUNDS evaluations per run. RUN_ROOT (default /dev/shm when it
+# 0.05) scales the measured training times of bench/data/smoke_train_seconds.csv; ROUNDS
+# (default 40) gives workers x ROUNDS evaluations per run. RUN_ROOT (default /dev/shm when it
 # exists, else the temp directory) holds the run directories: on tmpfs the figures are the
 # coordination's own; on a disk each result also waits for its log line's fsync.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin=${BIN:-build/bench/scale_out}
-scale=${SCALE:-0.02}
-rounds=${ROUNDS:-8}
+scale=${SCALE:-0.05}
+rounds=${ROUNDS:-40}
 out=${OUT:-bench/results/scale_out.md}
 mpirun_flags=(--oversubscribe)
 [[ $(id -u) == 0 ]] && mpirun_flags+=(--allow-run-as-root)
