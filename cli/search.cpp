@@ -1,7 +1,9 @@
-// joules search [CONFIG.yaml] [--out DIR] [--resume]: the main job.
+// joules search [CONFIG.yaml] [--out DIR] [--resume]: the main job. Under mpirun or srun, rank 0
+// runs it and the other ranks train what rank 0 sends them (search/mpi_evaluator.hpp).
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -16,6 +18,7 @@
 #include "report/run_report.hpp"
 #include "search/config.hpp"
 #include "search/export.hpp"
+#include "search/mpi_evaluator.hpp"
 #include "search/nas_search.hpp"
 #include "search/run_directory.hpp"
 #include "train/allocator.hpp"
@@ -41,7 +44,37 @@ std::string default_run_directory(const std::string& name) {
   return fmt::format("runs/{}-{}", name, stamp);
 }
 
+// With training.device cuda, each rank takes GPU local_rank % device_count (before CUDA starts).
+void choose_gpu(const SearchConfig& config) {
+  if (config.training.device != ComputeDevice::cuda) return;
+  if (const std::optional<std::string> gpu = gpu_for_rank(local_rank())) ::setenv("CUDA_VISIBLE_DEVICES", gpu->c_str(), 1);
+}
+
+// A rank other than 0: the config comes from rank 0 (workers need no copy of the run directory).
+int run_search_worker(MpiSession& mpi) {
+  const std::optional<std::string> text = mpi.receive_config();
+  if (!text) return 0;  // rank 0 ended before the search started (e.g. bad input, which it reports)
+  const std::string label = fmt::format("<config from rank 0, on rank {}>", mpi.rank());
+  const SearchConfig config = parse_search_config(*text, label, std::filesystem::current_path().string());
+  choose_gpu(config);
+  keep_freed_memory_for_training();
+  const std::shared_ptr<const Data> data =
+      load_data(config.data, config.space.input, yaml::Value::parse_string(*text, label).get("data"));
+  const InterruptGuard interrupt;
+  mpi.serve([&data](const Architecture& arch, const TrainOptions& train_options,
+                    const std::atomic<bool>* flag) {
+    return train_architecture(arch, *data, train_options, TrainHooks{.stop = flag});
+  }, config.training, &interrupt.flag());
+  return 0;
+}
+
 int run_search_command(const SearchCommandOptions& options) {
+  // Under an MPI launcher (and only then) MPI starts; ranks other than 0 train.
+  std::unique_ptr<MpiSession> mpi;
+  if (launched_by_mpi()) mpi = std::make_unique<MpiSession>();
+  if (mpi && mpi->rank() != 0) return run_search_worker(*mpi);
+  const bool distributed = mpi && mpi->size() > 1;
+
   // 1. The config: a file, the embedded default, or the run's own when resuming.
   std::string config_label;
   std::string config_text;
@@ -76,6 +109,7 @@ int run_search_command(const SearchCommandOptions& options) {
   } catch (const SpecError& e) {
     yaml::Value::parse_string(config_text, config_label).fail_at(e);
   }
+  if (distributed && config.search.coordinator_trains) choose_gpu(config);
   const std::string out = options.out.empty() ? default_run_directory(config.name) : options.out;
   RunDirectory run = options.resume ? RunDirectory::resume(out) : RunDirectory::create(out, to_yaml(config));
 
@@ -88,6 +122,12 @@ int run_search_command(const SearchCommandOptions& options) {
   hooks.trainer = [&data](const Architecture& arch, const TrainOptions& train_options, const std::atomic<bool>* flag) {
     return train_architecture(arch, *data, train_options, TrainHooks{.stop = flag});
   };
+  std::unique_ptr<Evaluator> ranks;
+  if (distributed) {
+    mpi->send_config(to_yaml(config));
+    ranks = mpi->evaluator(config.search.coordinator_trains ? hooks.trainer : CandidateTrainer(), hooks.stop);
+    hooks.evaluator = ranks.get();
+  }
   // Off a terminal, a line per generation (and at most one per 10 s within one).
   hooks.on_progress = [&status, generation = std::size_t{0}](const SearchProgress& p) mutable {
     status.update(describe_progress(p), /*force=*/p.generation != generation);
@@ -95,6 +135,7 @@ int run_search_command(const SearchCommandOptions& options) {
   };
   const SearchSummary summary = run_search(config, profile, run, hooks);
   status.finish();
+  if (mpi) mpi->release_workers();  // the export runs on rank 0 alone
   if (summary.interrupted) {
     fmt::print(stderr, "interrupted after {} complete generations; every finished evaluation is in {}.\n"
                "continue with: joules search --resume --out {}\n",

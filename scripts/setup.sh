@@ -18,6 +18,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX files (onnx/)
   libopencv-dev                    # OpenCV DNN: the independent ONNX runtime of tests/onnx
   chromium                         # headless browser of the report tests (tests/report)
+  openmpi-bin libopenmpi-dev       # distributed search under mpirun (search/mpi_evaluator.cpp)
 )
 
 missing=()

@@ -25,6 +25,8 @@ constexpr EnumNames<Objective, 6> kObjectiveNames{{{Objective::accuracy, "accura
                                                     {Objective::macs, "macs"},
                                                     {Objective::split_energy, "split_energy"}}};
 constexpr EnumNames<Algorithm, 2> kAlgorithmNames{{{Algorithm::nsga2, "nsga2"}, {Algorithm::random, "random"}}};
+constexpr EnumNames<Schedule, 2> kScheduleNames{
+    {{Schedule::generational, "generational"}, {Schedule::async, "async"}}};
 
 std::string indent(const std::string& yaml_text) {
   std::string out;
@@ -78,7 +80,8 @@ SearchOptions read_search(const yaml::Value& node) {
   SearchOptions o;
   if (!node.defined()) return o;
   node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate",
-                  "extrapolation", "split"});
+                  "extrapolation", "split", "schedule", "evaluations",
+                  "coordinator_trains"});
   if (const yaml::Value split = node.get("split"); split.defined()) o.split = read_split_link(split);
   if (node.get("algorithm").defined()) {
     o.algorithm = node.get("algorithm").as_enum(kAlgorithmNames);
@@ -109,6 +112,14 @@ SearchOptions read_search(const yaml::Value& node) {
   if (node.get("extrapolation").defined()) {
     o.extrapolation = static_cast<Extrapolation>(node.get("extrapolation").as_choice({"allow", "warn", "reject"}));
   }
+  if (node.get("schedule").defined()) {
+    o.schedule = node.get("schedule").as_enum(kScheduleNames);
+    if (o.schedule == Schedule::async && o.algorithm != Algorithm::nsga2) {
+      node.get("schedule").fail("async is a schedule of NSGA-II; algorithm random runs generational");
+    }
+  }
+  if (node.get("evaluations").defined()) o.evaluations = node.get("evaluations").as_int(1, 100000000);
+  if (node.get("coordinator_trains").defined()) o.coordinator_trains = node.get("coordinator_trains").as_bool();
   return o;
 }
 
@@ -181,6 +192,8 @@ std::string_view to_string(Objective objective) { return name_of(kObjectiveNames
 
 std::string_view to_string(Algorithm algorithm) { return name_of(kAlgorithmNames, algorithm); }
 
+std::string_view to_string(Schedule schedule) { return name_of(kScheduleNames, schedule); }
+
 std::string_view to_string(Extrapolation policy) {
   constexpr std::array<std::string_view, 3> kNames{"allow", "warn", "reject"};
   return kNames[static_cast<std::size_t>(policy)];
@@ -243,6 +256,9 @@ std::string to_yaml(const SearchConfig& c) {
                        s.split->radio_mw, s.split->bytes_per_value,
                        s.split->server_ms_per_gmac ? fmt::format(", server_ms_per_gmac: {}", *s.split->server_ms_per_gmac) : "");
   }
+  out += fmt::format("  schedule: {}\n", to_string(s.schedule));
+  if (s.evaluations > 0) out += fmt::format("  evaluations: {}\n", s.evaluations);
+  out += fmt::format("  coordinator_trains: {}\n", s.coordinator_trains);
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;
 }

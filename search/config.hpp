@@ -17,9 +17,13 @@ namespace joules {
 /// split_energy: the best split's total energy for the link of `search.split` (energy/split.hpp).
 enum class Objective { accuracy, energy, latency, params, macs, split_energy };
 enum class Algorithm { nsga2, random };
+/// search.schedule: generational (a barrier per generation; the same evaluations for a seed
+/// whatever the jobs or ranks) or async (steady state: a child bred whenever a worker is free).
+enum class Schedule { generational, async };
 
 std::string_view to_string(Objective objective);
 std::string_view to_string(Algorithm algorithm);
+std::string_view to_string(Schedule schedule);
 
 /// Upper limits a candidate must meet; one that breaks any is logged `infeasible` and never
 /// trained (energy and sizes are known before training).
@@ -58,6 +62,15 @@ struct SearchOptions {
   /// search.split: {uplink_mbps, radio_mw, bytes_per_value, server_ms_per_gmac}, the link the
   /// split_energy objective prices every candidate's splits for; required by that objective.
   std::optional<SplitLink> split;
+  /// generational (default) or async (NSGA-II only).
+  Schedule schedule = Schedule::generational;
+  /// async: candidates bred in all; 0 means population x (generations + 1).
+  std::size_t evaluations = 0;
+  /// Under MPI, rank 0 also trains (one candidate at a time) besides coordinating.
+  bool coordinator_trains = false;
+
+  /// The async budget: `evaluations`, or population x (generations + 1) when it is 0.
+  std::size_t evaluation_budget() const { return evaluations > 0 ? evaluations : population * (generations + 1); }
 
   bool operator==(const SearchOptions&) const = default;
 };

@@ -1,14 +1,13 @@
 #include "search/nas_search.hpp"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <condition_variable>
+#include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -19,6 +18,7 @@
 
 #include "energy/estimator.hpp"
 #include "energy/split.hpp"
+#include "search/async_nsga2.hpp"
 #include "search/nsga2.hpp"
 #include "search/nsga2_json.hpp"
 #include "search/pareto.hpp"
@@ -29,6 +29,12 @@ namespace joules {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 constexpr int kCheckpointFormat = 1;
 // A candidate whose training failed loses against every trained or over-budget one.
@@ -93,11 +99,18 @@ class Driver {
         space_(config.space),
         estimator_(profile),
         start_(Clock::now()) {
-    if (!hooks_.trainer) throw std::invalid_argument("run_search: no trainer");
+    if (hooks_.evaluator) {
+      evaluator_ = hooks_.evaluator;
+    } else {
+      if (!hooks_.trainer) throw std::invalid_argument("run_search: no trainer");
+      owned_evaluator_ = make_local_evaluator(hooks_.trainer, config_.search.jobs, hooks_.stop);
+      evaluator_ = owned_evaluator_.get();
+    }
     // Ids come from the checkpoint (next_id) and the batch order, not from the log: a
     // resumed generation must give its candidates the ids they had before.
     for (const EvaluationRecord& r : run_.previous_evaluations()) known_[r.hash] = r;
     evaluated_ = known_.size();
+    logged_ = run_.previous_evaluations().size();
   }
 
   SearchSummary run() {
@@ -108,10 +121,12 @@ class Driver {
         if (!stop.stop_requested()) report();
       }
     });
-    if (config_.search.algorithm == Algorithm::nsga2) {
-      run_nsga2();
-    } else {
+    if (config_.search.algorithm == Algorithm::random) {
       run_random();
+    } else if (config_.search.schedule == Schedule::async) {
+      run_async();
+    } else {
+      run_nsga2();
     }
     ticker.request_stop();
     report();
@@ -136,25 +151,35 @@ class Driver {
     if (c.value("seed", std::uint64_t{0}) != config_.seed) {
       mismatch("seed", c.value("seed", nlohmann::json()).dump(), std::to_string(config_.seed));
     }
+    // Checkpoints from before search.schedule existed are generational.
+    const std::string schedule = c.value("schedule", "generational");
+    if (schedule != to_string(config_.search.schedule)) {
+      mismatch("schedule", schedule, std::string(to_string(config_.search.schedule)));
+    }
     next_id_ = std::max(next_id_, c.at("next_id").get<std::int64_t>());
     summary_.generations_done = c.at("generations_done").get<std::size_t>();
     return checkpoint;
   }
 
-  void write_checkpoint(nlohmann::json state) {
+  void write_checkpoint(nlohmann::json state, std::optional<bool> finished = std::nullopt) {
     state["format"] = kCheckpointFormat;
     state["algorithm"] = to_string(config_.search.algorithm);
+    state["schedule"] = to_string(config_.search.schedule);
     state["seed"] = config_.seed;
     state["next_id"] = next_id_;
     state["generations_done"] = summary_.generations_done;
-    state["finished"] = summary_.generations_done > config_.search.generations;
+    state["finished"] = finished.value_or(summary_.generations_done > config_.search.generations);
     run_.write_checkpoint(state);
+  }
+
+  NasProblem problem() const {
+    const SearchOptions& s = config_.search;
+    return NasProblem{&space_, s.crossover_rate, s.objectives.size()};
   }
 
   void run_nsga2() {
     const SearchOptions& s = config_.search;
-    Nsga2<NasProblem> optimizer(NasProblem{&space_, s.crossover_rate, s.objectives.size()},
-                                Nsga2Options{.population_size = s.population, .seed = config_.seed});
+    Nsga2<NasProblem> optimizer(problem(), Nsga2Options{.population_size = s.population, .seed = config_.seed});
     if (const auto checkpoint = checkpoint_for(Algorithm::nsga2)) {
       optimizer.restore(checkpoint->at("optimizer").get<Nsga2State<Genome>>());
     }
@@ -197,6 +222,156 @@ class Driver {
     }
   }
 
+  // Steady-state NSGA-II: a child whenever a slot is free, each result told as it arrives. The
+  // checkpoint holds the optimizer, the candidates in flight and how many log lines it has
+  // told; a resume tells the lines logged after it (their genomes re-encoded from the logged
+  // architectures) and trains again only the candidates that were in flight and not logged.
+  void run_async() {
+    const SearchOptions& s = config_.search;
+    const std::size_t budget = s.evaluation_budget();
+    AsyncNsga2<NasProblem> optimizer(problem(), Nsga2Options{.population_size = s.population, .seed = config_.seed});
+    std::deque<std::pair<Genome, EvaluationRecord>> retry;  // in flight at the checkpoint and not logged
+    std::size_t told = 0;                // results told to the optimizer (for checkpoints)
+    if (const auto checkpoint = checkpoint_for(Algorithm::nsga2)) {
+      const nlohmann::json& c = *checkpoint;
+      auto state = c.at("optimizer").get<AsyncNsga2State<Genome>>();
+      const std::size_t logged_then = c.at("logged").get<std::size_t>();
+      told = c.at("told").get<std::size_t>();
+      const std::vector<EvaluationRecord>& log = run_.previous_evaluations();
+      std::unordered_set<std::int64_t> logged_ids;
+      for (const EvaluationRecord& r : log) {
+        logged_ids.insert(r.id);
+        next_id_ = std::max(next_id_, r.id + 1);
+      }
+      std::unordered_set<std::int64_t> was_in_flight;
+      for (const nlohmann::json& f : c.at("in_flight")) {
+        const std::int64_t id = f.at("id").get<std::int64_t>();
+        was_in_flight.insert(id);
+        if (logged_ids.contains(id)) continue;
+        Genome genome = f.at("genome").get<Genome>();
+        const Architecture arch = space_.decode(genome);
+        retry.emplace_back(std::move(genome),
+                           price(arch, canonical_hash_hex(arch), f.at("generation").get<std::size_t>(), id));
+      }
+      // Bred after the checkpoint and logged: they count against the budget as they did.
+      for (std::size_t i = logged_then; i < log.size(); ++i) {
+        if (!was_in_flight.contains(log[i].id)) ++state.bred;
+      }
+      optimizer.restore(std::move(state));
+      for (std::size_t i = logged_then; i < log.size(); ++i) {
+        // A genome that decodes to the logged architecture. Where the space's encoding cannot
+        // recover one (a decode that dropped layers), the result is still known: never trained
+        // again, just not told.
+        std::optional<Genome> genome;
+        try {
+          genome = space_.encode(log[i].arch);
+        } catch (const std::exception&) {
+        }
+        if (!genome) continue;
+        optimizer.tell(std::move(*genome), to_evaluation(log[i]));
+        ++told;
+      }
+    }
+    std::map<std::int64_t, std::pair<Genome, EvaluationRecord>> flying;
+    std::vector<std::pair<Genome, EvaluationRecord>> abandoned;  // stopped mid-training
+    std::unordered_set<std::string> flying_hashes;
+    std::size_t since_checkpoint = 0;
+    const auto checkpoint_now = [&](bool finished) {
+      nlohmann::json in_flight = nlohmann::json::array();
+      const auto add = [&](const std::pair<Genome, EvaluationRecord>& f) {
+        in_flight.push_back({{"id", f.second.id}, {"generation", f.second.generation}, {"genome", f.first}});
+      };
+      for (const auto& [id, f] : flying) add(f);
+      for (const auto& f : abandoned) add(f);
+      for (const auto& f : retry) add(f);
+      summary_.generations_done = told / s.population;
+      write_checkpoint({{"optimizer", optimizer.state()}, {"in_flight", in_flight}, {"logged", logged_}, {"told", told}},
+                       finished);
+      since_checkpoint = 0;
+    };
+    const auto submit = [&](Genome genome, EvaluationRecord r) {
+      flying_hashes.insert(r.hash);
+      evaluator_->submit(job_for(r));
+      const std::int64_t id = r.id;
+      flying.emplace(id, std::pair{std::move(genome), std::move(r)});
+      ++running_;
+    };
+    // Hands out children until every slot is busy or the budget is spent; infeasible and known
+    // candidates are told at once.
+    const auto fill = [&] {
+      while (!stopping() && evaluator_->in_flight() < evaluator_->slots()) {
+        if (!retry.empty()) {
+          auto [genome, r] = std::move(retry.front());
+          retry.pop_front();
+          submit(std::move(genome), std::move(r));
+          continue;
+        }
+        if (optimizer.bred() >= budget) break;
+        const std::size_t generation = optimizer.bred() / s.population;
+        Genome genome = optimizer.breed();
+        const Architecture arch = space_.decode(genome);
+        const std::string hash = canonical_hash_hex(arch);
+        if (flying_hashes.contains(hash)) {
+          ++summary_.reused;  // in training already: its result will be told once
+          continue;
+        }
+        if (const auto it = known_.find(hash); it != known_.end()) {
+          ++summary_.reused;
+          optimizer.tell(std::move(genome), to_evaluation(it->second));
+          ++told;
+          continue;
+        }
+        EvaluationRecord r = price(arch, hash, generation, next_id_++);
+        if (r.status == EvaluationStatus::infeasible) {
+          log(r);
+          ++summary_.infeasible;
+          optimizer.tell(std::move(genome), to_evaluation(r));
+          ++told;
+          ++since_checkpoint;
+          continue;
+        }
+        submit(std::move(genome), std::move(r));
+      }
+      std::lock_guard lock(mutex_);
+      generation_ = told / s.population;
+      planned_ = budget - std::min<std::size_t>(budget, optimizer.bred()) + retry.size();
+    };
+
+    fill();
+    report();
+    while (evaluator_->in_flight() > 0) {
+      std::optional<TrainDone> done = evaluator_->collect(kCollectTimeout);
+      if (!done) continue;
+      const auto arrived = Clock::now();
+      const double arrived_cpu_s = thread_cpu_seconds();
+      --running_;
+      ++summary_.results;
+      auto node = flying.extract(done->id);
+      if (node.empty()) throw std::logic_error(fmt::format("an evaluator returned candidate {}, never sent", done->id));
+      auto& [genome, r] = node.mapped();
+      flying_hashes.erase(r.hash);
+      complete(r, done->result);
+      if (stopping() && r.status != EvaluationStatus::ok) {
+        abandoned.emplace_back(std::move(genome), std::move(r));  // trained again on resume
+      } else {
+        log(r);
+        ++summary_.trained;
+        train_seconds_total_ += r.train_seconds;
+        optimizer.tell(std::move(genome), to_evaluation(r));
+        ++told;
+        ++since_checkpoint;
+        if (since_checkpoint >= evaluator_->slots()) checkpoint_now(false);
+      }
+      fill();
+      summary_.handling_seconds += std::chrono::duration<double>(Clock::now() - arrived).count();
+      summary_.handling_cpu_seconds += thread_cpu_seconds() - arrived_cpu_s;
+      report();
+    }
+    const bool finished = !stopping() && optimizer.bred() >= budget && retry.empty() && abandoned.empty();
+    checkpoint_now(finished);
+    if (stopping()) summary_.interrupted = true;
+  }
+
   Evaluation to_evaluation(const EvaluationRecord& r) const {
     Evaluation e{.objectives = minimised_objectives(r, config_.search.objectives)};
     if (r.status == EvaluationStatus::failed) {
@@ -214,9 +389,9 @@ class Driver {
   }
 
   // Prices a new candidate; a record with status infeasible when it breaks a budget.
-  EvaluationRecord price(const Architecture& arch, const std::string& hash, std::size_t generation) {
+  EvaluationRecord price(const Architecture& arch, const std::string& hash, std::size_t generation, std::int64_t id) {
     EvaluationRecord r;
-    r.id = next_id_++;
+    r.id = id;
     r.generation = static_cast<int>(generation);
     r.hash = hash;
     r.arch = arch;
@@ -246,29 +421,25 @@ class Driver {
     return r;
   }
 
-  // Throws std::runtime_error when the weights could not be written: the run stops, and the
-  // candidate, not logged, is trained again on resume.
-  void train(EvaluationRecord& r) {
-    TrainOptions options = config_.training;
-    options.seed = candidate_seed(config_.training.seed, r.hash);
-    options.evaluate_test = false;
-    const std::string weights = fmt::format("weights/{}.pt", r.id);
-    options.save_path = (run_.path() / weights).string();
-    TrainResult result;
-    try {
-      result = hooks_.trainer(r.arch, options, hooks_.stop);
-    } catch (const std::exception& e) {
-      result.status = TrainStatus::failed;
-      result.reason = e.what();
-    } catch (...) {
-      result.status = TrainStatus::failed;
-      result.reason = "unknown error";
-    }
+  std::string weights_file(std::int64_t id) const { return fmt::format("weights/{}.pt", id); }
+
+  TrainJob job_for(const EvaluationRecord& r) const {
+    TrainJob job{.id = r.id, .arch = r.arch, .options = config_.training};
+    job.options.seed = candidate_seed(config_.training.seed, r.hash);
+    job.options.evaluate_test = false;
+    job.options.save_path = (run_.path() / weights_file(r.id)).string();
+    return job;
+  }
+
+  // A training's result into its record. Throws std::runtime_error when the weights could not
+  // be written: the run stops, and the candidate, not logged, is trained again on resume.
+  void complete(EvaluationRecord& r, const TrainResult& result) {
     if (!result.save_error.empty()) {
       throw std::runtime_error(fmt::format("cannot write {}: {}; the search stopped (candidate {} is not logged): "
                                            "free space or fix the directory, then continue with joules search "
                                            "--resume --out {}",
-                                           options.save_path, result.save_error, r.id, run_.path().string()));
+                                           (run_.path() / weights_file(r.id)).string(), result.save_error, r.id,
+                                           run_.path().string()));
     }
     r.train_seconds = result.seconds;
     const bool usable = (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) &&
@@ -276,7 +447,7 @@ class Driver {
     if (usable) {
       r.status = EvaluationStatus::ok;
       r.accuracy = result.validation_accuracy;
-      r.weights = weights;
+      r.weights = weights_file(r.id);
       // Truncated by the time budget: the budget is part of the protocol; say so.
       if (result.status == TrainStatus::truncated) r.error = "truncated: " + result.reason;
     } else {
@@ -285,89 +456,94 @@ class Driver {
     }
   }
 
+  // Appends a finished evaluation to the log and the driver's view of it.
+  void log(const EvaluationRecord& r) {
+    run_.append(r);
+    std::lock_guard lock(mutex_);
+    known_[r.hash] = r;
+    ++evaluated_;
+    ++logged_;
+  }
+
   // Evaluates a batch; std::nullopt when stopped before it was complete.
   std::optional<std::vector<Evaluation>> evaluate(const std::vector<Genome>& batch, std::size_t generation) {
     std::vector<std::string> hashes;
-    std::vector<EvaluationRecord> to_train;
+    std::deque<EvaluationRecord> to_train;
     {
       std::lock_guard lock(mutex_);
       generation_ = generation;
-      std::unordered_set<std::string> seen;
-      for (const Genome& g : batch) {
-        Architecture arch = space_.decode(g);
-        hashes.push_back(canonical_hash_hex(arch));
-        const std::string& hash = hashes.back();
-        if (!seen.insert(hash).second) continue;
-        const auto it = known_.find(hash);
-        if (it != known_.end() && it->second.generation < static_cast<int>(generation)) {
-          ++summary_.reused;
-          continue;
-        }
-        // New in this generation: ids follow the batch order, so a resumed generation gives
-        // its candidates the ids they had before the interruption.
-        if (it != known_.end()) {
-          next_id_ = std::max(next_id_, it->second.id + 1);
-          continue;
-        }
-        EvaluationRecord r = price(arch, hash, generation);
-        if (r.status == EvaluationStatus::infeasible) {
-          run_.append(r);
-          known_[hash] = r;
-          ++evaluated_;
-          ++summary_.infeasible;
-        } else {
-          to_train.push_back(std::move(r));
-        }
+    }
+    std::unordered_set<std::string> seen;
+    for (const Genome& g : batch) {
+      Architecture arch = space_.decode(g);
+      hashes.push_back(canonical_hash_hex(arch));
+      const std::string& hash = hashes.back();
+      if (!seen.insert(hash).second) continue;
+      const auto it = known_.find(hash);
+      if (it != known_.end() && it->second.generation < static_cast<int>(generation)) {
+        ++summary_.reused;
+        continue;
       }
+      // New in this generation: ids follow the batch order, so a resumed generation gives
+      // its candidates the ids they had before the interruption.
+      if (it != known_.end()) {
+        next_id_ = std::max(next_id_, it->second.id + 1);
+        continue;
+      }
+      EvaluationRecord r = price(arch, hash, generation, next_id_++);
+      if (r.status == EvaluationStatus::infeasible) {
+        log(r);
+        ++summary_.infeasible;
+      } else {
+        to_train.push_back(std::move(r));
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
       planned_ = to_train.size();
     }
     report();
 
-    // An I/O failure of the run's own files (weights, log) stops the run: no training starts
-    // after it and nothing more is appended (a log torn by a full disk must stay its last line).
-    std::exception_ptr failure;
-    std::atomic<bool> failed{false};
-    tbb::task_arena arena(config_.search.jobs);
-    arena.execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, to_train.size(), 1), [&](const auto& range) {
-        for (std::size_t i = range.begin(); i != range.end(); ++i) {
-          if (stopping() || failed) return;
-          EvaluationRecord& r = to_train[i];
-          ++running_;
-          report();
-          try {
-            train(r);
-          } catch (...) {
-            --running_;
-            std::lock_guard lock(mutex_);
-            if (!failure) failure = std::current_exception();
-            failed = true;
-            return;
-          }
-          --running_;
-          if (stopping() && r.status != EvaluationStatus::ok) {
-            report();
-            return;  // stopped mid-training: not an evaluation; trained again on resume
-          }
-          try {
-            std::lock_guard lock(mutex_);
-            if (failed) return;
-            run_.append(r);
-            known_[r.hash] = r;
-            ++evaluated_;
-            ++summary_.trained;
-            --planned_;
-            train_seconds_total_ += r.train_seconds;
-          } catch (...) {
-            std::lock_guard lock(mutex_);
-            if (!failure) failure = std::current_exception();
-            failed = true;
-          }
-          report();
-        }
-      });
-    });
-    if (failure) std::rethrow_exception(failure);
+    // Results are logged as they arrive, in any order; ids were given above. An I/O failure of
+    // the run's own files (weights, log) throws out of here: no training starts after it and
+    // nothing more is appended (a log torn by a full disk must stay its last line).
+    std::map<std::int64_t, EvaluationRecord> flying;
+    const auto fill = [&] {
+      while (!stopping() && !to_train.empty() && evaluator_->in_flight() < evaluator_->slots()) {
+        EvaluationRecord r = std::move(to_train.front());
+        to_train.pop_front();
+        evaluator_->submit(job_for(r));
+        const std::int64_t id = r.id;
+        flying.emplace(id, std::move(r));
+        ++running_;
+      }
+    };
+    fill();
+    report();
+    while (evaluator_->in_flight() > 0) {
+      std::optional<TrainDone> done = evaluator_->collect(kCollectTimeout);
+      if (!done) continue;
+      const auto arrived = Clock::now();
+      const double arrived_cpu_s = thread_cpu_seconds();
+      --running_;
+      ++summary_.results;
+      auto node = flying.extract(done->id);
+      if (node.empty()) throw std::logic_error(fmt::format("an evaluator returned candidate {}, never sent", done->id));
+      EvaluationRecord& r = node.mapped();
+      complete(r, done->result);
+      // Stopped mid-training: not an evaluation; trained again on resume.
+      if (!stopping() || r.status == EvaluationStatus::ok) {
+        log(r);
+        ++summary_.trained;
+        train_seconds_total_ += r.train_seconds;
+        std::lock_guard lock(mutex_);
+        --planned_;
+      }
+      fill();
+      summary_.handling_seconds += std::chrono::duration<double>(Clock::now() - arrived).count();
+      summary_.handling_cpu_seconds += thread_cpu_seconds() - arrived_cpu_s;
+      report();
+    }
     if (stopping()) {
       summary_.interrupted = true;
       return std::nullopt;
@@ -398,15 +574,21 @@ class Driver {
       p.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
       if (summary_.trained > 0) {
         const double per_training = train_seconds_total_ / static_cast<double>(summary_.trained);
-        const double remaining = static_cast<double>(planned_) +
-                                 static_cast<double>(config_.search.population) *
-                                     static_cast<double>(config_.search.generations - std::min(generation_, config_.search.generations));
-        p.eta_s = remaining * per_training / static_cast<double>(config_.search.jobs);
+        const double remaining =
+            config_.search.schedule == Schedule::async
+                ? static_cast<double>(planned_)
+                : static_cast<double>(planned_) +
+                      static_cast<double>(config_.search.population) *
+                          static_cast<double>(config_.search.generations -
+                                              std::min(generation_, config_.search.generations));
+        p.eta_s = remaining * per_training / static_cast<double>(evaluator_->slots());
       }
     }
     std::lock_guard lock(report_mutex_);
     hooks_.on_progress(p);
   }
+
+  static constexpr std::chrono::milliseconds kCollectTimeout{200};
 
   const SearchConfig& config_;
   RunDirectory& run_;
@@ -414,12 +596,16 @@ class Driver {
   SearchSpace space_;
   EnergyEstimator estimator_;
   Clock::time_point start_;
+  std::unique_ptr<Evaluator> owned_evaluator_;
+  Evaluator* evaluator_ = nullptr;
 
-  std::mutex mutex_;  // guards what follows
+  // The driver's thread changes these; mutex_ guards them against report() on the ticker.
+  std::mutex mutex_;
   std::unordered_map<std::string, EvaluationRecord> known_;
   std::int64_t next_id_ = 0;
   std::size_t generation_ = 0;
   std::size_t evaluated_ = 0;
+  std::size_t logged_ = 0;  // lines in the log
   std::size_t planned_ = 0;
   double train_seconds_total_ = 0;
   SearchSummary summary_;

@@ -1,9 +1,11 @@
 #pragma once
 // The NAS driver: a search config in, a run directory out. Candidates come from NSGA-II (or
 // random sampling) over the search space; each is priced by the board's energy model first, and
-// only those within the budgets are trained, `jobs` at a time. Every finished evaluation is
-// logged at once, a checkpoint follows every generation, and a resumed run continues where the
-// last checkpoint left off without training any architecture twice.
+// only those within the budgets are trained, by an Evaluator (`jobs` local threads, or MPI
+// ranks). Every finished evaluation is logged at once. The generational schedule checkpoints
+// after every generation; the async one (steady-state NSGA-II) breeds a child whenever a slot
+// is free and checkpoints every `slots` results. A resumed run continues where the last
+// checkpoint left off without training any architecture twice.
 
 #include <atomic>
 #include <functional>
@@ -14,14 +16,10 @@
 #include "energy/board_profile.hpp"
 #include "search/config.hpp"
 #include "search/evaluation_record.hpp"
+#include "search/evaluator.hpp"
 #include "search/run_directory.hpp"
 
 namespace joules {
-
-/// Trains one candidate with the given options (the driver sets seed and save_path per
-/// candidate). Called from several threads at once. The default trains on the loaded data.
-using CandidateTrainer =
-    std::function<TrainResult(const Architecture& arch, const TrainOptions& options, const std::atomic<bool>* stop)>;
 
 struct SearchProgress {
   std::size_t generation = 0;   // generation being evaluated (0: the initial population)
@@ -36,7 +34,9 @@ struct SearchProgress {
 };
 
 struct SearchHooks {
-  CandidateTrainer trainer;                 // required
+  CandidateTrainer trainer;                 // required unless `evaluator` is given
+  /// Trains the candidates elsewhere (e.g. on MPI ranks); null: `trainer` on search.jobs threads.
+  Evaluator* evaluator = nullptr;
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT) to stop after a checkpoint
   /// Called on every change and about once a second; calls never overlap.
   std::function<void(const SearchProgress&)> on_progress;
@@ -49,6 +49,13 @@ struct SearchSummary {
   std::size_t infeasible = 0;        // candidates logged infeasible in this process
   std::size_t reused = 0;            // candidates answered from the log
   std::size_t extrapolated = 0;      // candidates priced in this process outside the profile's data
+  std::size_t results = 0;           // trainings collected from the evaluator (logged or not)
+  /// Wall time the driver spent on collected results (logging, selection, breeding and handing
+  /// out the next candidates), from a result's arrival until it waits again, in seconds.
+  double handling_seconds = 0;
+  /// The same in CPU time of the driver's thread: the cost itself, without the time the thread
+  /// waited for a core on a loaded machine.
+  double handling_cpu_seconds = 0;
 };
 
 /// Runs (or resumes, when `run` was reopened with RunDirectory::resume) a search, pricing

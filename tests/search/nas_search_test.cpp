@@ -537,6 +537,151 @@ TEST_F(NasSearchTest, CompareMeasuresEachFrontAgainstOneReference) {
   EXPECT_THAT(comparison_svg(c, "t"), HasSubstr("nsga2 (HV"));
 }
 
+// Hands results back in the reverse of the order it was given them, a few at a time: what MPI
+// ranks of different speeds do to the order results arrive in.
+class ReversingEvaluator final : public Evaluator {
+ public:
+  ReversingEvaluator(FakeTrainer& trainer, std::size_t slots) : trainer_(trainer), slots_(slots) {}
+  std::size_t slots() const override { return slots_; }
+  std::size_t in_flight() const override { return waiting_.size(); }
+  void submit(TrainJob job) override {
+    if (waiting_.size() >= slots_) throw std::logic_error("busy");
+    waiting_.push_back(std::move(job));
+  }
+  std::optional<TrainDone> collect(std::chrono::milliseconds) override {
+    if (waiting_.size() < slots_ && !full_once_) return std::nullopt;  // wait until all slots are busy once
+    full_once_ = true;
+    if (waiting_.empty()) return std::nullopt;
+    TrainJob job = std::move(waiting_.back());
+    waiting_.pop_back();
+    ++collected;
+    return TrainDone{.id = job.id, .result = trainer_(job.arch, job.options, nullptr)};
+  }
+  int collected = 0;
+
+ private:
+  FakeTrainer& trainer_;
+  std::size_t slots_;
+  std::vector<TrainJob> waiting_;
+  bool full_once_ = false;
+};
+
+TEST_F(NasSearchTest, GenerationalGivesTheSameEvaluationsWhateverOrderResultsArriveIn) {
+  const SearchConfig config = config_from(config_text("", "nsga2", 1));
+  FakeTrainer local;
+  const auto reference = run_fresh(config, local, "local");
+  FakeTrainer remote;
+  ReversingEvaluator evaluator(remote, 3);
+  SearchHooks hooks;
+  hooks.evaluator = &evaluator;
+  RunDirectory run = RunDirectory::create(tmp.path() / "reversed", to_yaml(config));
+  EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks).interrupted);
+  const auto reversed = read_evaluations(tmp.path() / "reversed");
+  EXPECT_GT(evaluator.collected, 0);
+  EXPECT_EQ(essence(reversed), essence(reference));
+  std::vector<std::int64_t> order;
+  for (const auto& r : reversed) order.push_back(r.id);
+  EXPECT_FALSE(std::is_sorted(order.begin(), order.end())) << "results are logged as they arrive";
+}
+
+TEST_F(NasSearchTest, AsyncScheduleSpendsTheEvaluationBudgetAndTrainsEachArchitectureOnce) {
+  const SearchConfig config = config_from(config_text("  schedule: async\n  evaluations: 20", "nsga2", 3));
+  FakeTrainer trainer;
+  RunDirectory run = RunDirectory::create(tmp.path() / "a", to_yaml(config));
+  const SearchSummary summary = run_search(config, load_board_profile(config.board), run, hooks_for(trainer));
+  EXPECT_FALSE(summary.interrupted);
+  const auto log = read_evaluations(tmp.path() / "a");
+  EXPECT_EQ(log.size() + summary.reused, 20u) << "every bred child is an evaluation, new or known";
+  EXPECT_GE(log.size(), 8u);
+  std::set<std::string> hashes;
+  std::set<std::int64_t> ids;
+  for (const auto& r : log) {
+    EXPECT_TRUE(hashes.insert(r.hash).second) << "logged twice: " << r.hash;
+    EXPECT_TRUE(ids.insert(r.id).second);
+    EXPECT_EQ(r.status, EvaluationStatus::ok);
+  }
+  EXPECT_EQ(*ids.rbegin(), static_cast<std::int64_t>(log.size()) - 1) << "ids are dense";
+  for (const auto& [hash, n] : trainer.calls()) EXPECT_EQ(n, 1) << hash;
+  const auto checkpoint = run.read_checkpoint();
+  ASSERT_TRUE(checkpoint);
+  EXPECT_EQ((*checkpoint)["finished"], true);
+  EXPECT_EQ((*checkpoint)["schedule"], "async");
+  EXPECT_EQ((*checkpoint)["optimizer"]["bred"], 20);
+  EXPECT_TRUE((*checkpoint)["in_flight"].empty());
+}
+
+TEST_F(NasSearchTest, AsyncResumeNeverTrainsALoggedArchitectureAgain) {
+  const SearchConfig config = config_from(config_text("  schedule: async", "nsga2", 2));
+  FakeTrainer first;
+  first.stop_after(11);
+  const std::filesystem::path dir = tmp.path() / "cut";
+  {
+    RunDirectory run = RunDirectory::create(dir, to_yaml(config));
+    EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+  }
+  const auto before = read_evaluations(dir);
+  ASSERT_GE(before.size(), 8u);
+  std::set<std::string> logged_first;
+  for (const auto& r : before) logged_first.insert(r.hash);
+  FakeTrainer second;
+  SearchSummary summary;
+  {
+    RunDirectory run = RunDirectory::resume(dir);
+    summary = run_search(config, load_board_profile(config.board), run, hooks_for(second));
+    EXPECT_FALSE(summary.interrupted);
+    EXPECT_EQ((*run.read_checkpoint())["finished"], true);
+  }
+  EXPECT_GT(second.calls().size(), 0u);
+  for (const auto& [hash, n] : second.calls()) {
+    EXPECT_EQ(n, 1) << hash;
+    EXPECT_FALSE(logged_first.contains(hash)) << "trained again after resume: " << hash;
+  }
+  const auto after = read_evaluations(dir);
+  std::set<std::string> hashes;
+  std::set<std::int64_t> ids;
+  for (const auto& r : after) {
+    EXPECT_TRUE(hashes.insert(r.hash).second) << "logged twice: " << r.hash;
+    EXPECT_TRUE(ids.insert(r.id).second) << "id given twice: " << r.id;
+  }
+  EXPECT_LE(after.size(), config.search.evaluation_budget());
+}
+
+TEST_F(NasSearchTest, AScheduleChangeOnResumeIsRefused) {
+  const SearchConfig config = config_from(config_text());
+  FakeTrainer trainer;
+  run_fresh(config, trainer, "a");
+  const SearchConfig async = config_from(config_text("  schedule: async"));
+  RunDirectory run = RunDirectory::resume(tmp.path() / "a");
+  EXPECT_THAT([&] { run_search(async, load_board_profile(async.board), run, hooks_for(trainer)); },
+              ::testing::ThrowsMessage<InputError>(
+                  HasSubstr("schedule: generational in the checkpoint, async in config.yaml")));
+}
+
+TEST(SearchConfigTest, ScheduleEvaluationsAndCoordinatorTrainsAreRead) {
+  const SearchConfig config =
+      config_from(config_text("  schedule: async\n  evaluations: 50\n  coordinator_trains: true"));
+  EXPECT_EQ(config.search.schedule, Schedule::async);
+  EXPECT_EQ(config.search.evaluation_budget(), 50u);
+  EXPECT_TRUE(config.search.coordinator_trains);
+  EXPECT_EQ(parse_search_config(to_yaml(config), "resolved.yaml", JOULES_SOURCE_DIR), config);
+  const SearchConfig defaults = config_from(config_text());
+  EXPECT_EQ(defaults.search.schedule, Schedule::generational);
+  EXPECT_EQ(defaults.search.evaluation_budget(), 8u * 4) << "population x (generations + 1)";
+  EXPECT_FALSE(defaults.search.coordinator_trains);
+  auto error = [](const std::string& text) {
+    try {
+      config_from(text);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error(config_text("  schedule: eventually")), HasSubstr("test.yaml:21: search.schedule"));
+  EXPECT_THAT(error(config_text("  schedule: async", "random")),
+              HasSubstr("search.schedule: async is a schedule of NSGA-II"));
+  EXPECT_THAT(error(config_text("  evaluations: 0")), HasSubstr("test.yaml:21: search.evaluations"));
+}
+
 TEST(SearchConfigTest, ResolvedConfigReadsBackEqual) {
   const SearchConfig config = config_from(config_text("  budgets: {energy_mj: 2.5, params: 1000}\n  objectives: [accuracy, energy, params]"));
   EXPECT_EQ(config.search.objectives.size(), 3u);
