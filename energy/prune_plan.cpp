@@ -64,14 +64,19 @@ std::vector<std::int64_t> top_filters(const std::vector<double>& norms, std::int
   return order;
 }
 
-// Criterion lost when a layer keeps `count` of its filters: the smallest norms removed, over
-// the layer's mean norm (a layer of all-zero filters loses nothing).
+// Criterion lost when a layer keeps `count` of its n filters: n * -ln(kept L1 mass / total L1
+// mass). For small cuts this is the removed norms over the layer's mean norm (the plain L1
+// criterion, comparable between layers of different scale); as a layer nears empty it grows
+// without bound, so the greedy does not buy energy by squeezing one layer into a bottleneck of
+// a few filters (which a short fine-tuning cannot recover from). A layer of all-zero filters
+// loses nothing.
 double criterion_lost(const std::vector<double>& sorted_ascending, std::int64_t count) {
   const double total = std::accumulate(sorted_ascending.begin(), sorted_ascending.end(), 0.0);
   if (total <= 0) return 0;
-  const double mean = total / static_cast<double>(sorted_ascending.size());
   const auto removed = static_cast<std::ptrdiff_t>(sorted_ascending.size()) - count;
-  return std::accumulate(sorted_ascending.begin(), sorted_ascending.begin() + removed, 0.0) / mean;
+  const double kept = std::accumulate(sorted_ascending.begin() + removed, sorted_ascending.end(), 0.0);
+  if (kept <= 0) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(sorted_ascending.size()) * -std::log(kept / total);
 }
 
 struct Search {
@@ -251,17 +256,19 @@ PrunePlan plan_step_aware(const Architecture& arch, const std::vector<std::vecto
         if (saved <= 0) continue;
         const double lost = criterion_lost(s.sorted[i], c) - lost_now;
         const Move m{i, c, e, lost, lost > 0 ? saved / lost : std::numeric_limits<double>::infinity()};
-        if (e <= target_energy_mj) {
-          if (!best_reaching || m.lost < best_reaching->lost ||
-              (m.lost == best_reaching->lost && m.energy > best_reaching->energy)) {
-            best_reaching = m;
-          }
-        } else if (!best_ratio || m.ratio > best_ratio->ratio) {
-          best_ratio = m;
+        if (e <= target_energy_mj &&
+            (!best_reaching || m.lost < best_reaching->lost ||
+             (m.lost == best_reaching->lost && m.energy > best_reaching->energy))) {
+          best_reaching = m;
         }
+        if (!best_ratio || m.ratio > best_ratio->ratio) best_ratio = m;
       }
     }
-    const std::optional<Move>& take = best_reaching ? best_reaching : best_ratio;
+    // Moves go by energy saved per criterion lost; only once the best of them would reach the
+    // target does the cheapest move that reaches it end the search. (Ending at the first move
+    // that reaches the target, however costly, cut whole layers down to a few filters.)
+    const bool ending = best_ratio && best_ratio->energy <= target_energy_mj;
+    const std::optional<Move>& take = ending ? best_reaching : best_ratio;
     if (!take) break;  // cannot happen: check_target saw the smallest network reach the target
     filters[take->layer] = take->count;
     energy = take->energy;
