@@ -12,6 +12,7 @@
 
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
+#include "util/fnv1a64.hpp"
 #include "util/csv.hpp"
 #include "util/input_error.hpp"
 
@@ -172,12 +173,9 @@ std::string optional_text(const std::optional<double>& v) { return v ? csv_numbe
 }  // namespace
 
 std::string fnv1a64_hex(std::string_view bytes) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return fmt::format("{:016x}", h);
+  Fnv1a64 digest;
+  digest.update(bytes);
+  return digest.hex();
 }
 
 std::string layer_measurements_header() {

@@ -140,6 +140,9 @@ RunDirectory RunDirectory::resume(const std::filesystem::path& dir) {
     run.repaired_bytes_ = log.total_bytes - log.good_bytes;
   }
   run.previous_ = std::move(log.records);
+  const std::string text = read_text(run.evaluations_path());
+  run.log_digest_.update(text);
+  run.log_bytes_ = text.size();
   return run;
 }
 
@@ -147,17 +150,29 @@ void RunDirectory::append(const EvaluationRecord& record) {
   const std::string line =
       to_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::lock_guard lock(*append_mutex_);
+  log_digest_known_ = false;  // until the line is written whole
   append_line_durable(evaluations_path(), line);
+  log_digest_.update(line);
+  log_digest_.update("\n");
+  log_bytes_ += line.size() + 1;
+  log_digest_known_ = true;
 }
 
 void RunDirectory::write_checkpoint(const nlohmann::json& state) const {
   nlohmann::json checkpoint = state;
   const std::string config = read_text(config_path());
-  const std::string log = read_text(evaluations_path());
+  std::lock_guard lock(*append_mutex_);
+  std::size_t log_bytes = log_bytes_;
+  std::string log_digest = log_digest_.hex();
+  if (!log_digest_known_) {
+    const std::string log = read_text(evaluations_path());
+    log_bytes = log.size();
+    log_digest = fnv1a64_hex(log);
+  }
   checkpoint["integrity"] = {{"config_fnv1a64", fnv1a64_hex(config)},
                              {"config_yaml", config},
-                             {"log_bytes", log.size()},
-                             {"log_fnv1a64", fnv1a64_hex(log)},
+                             {"log_bytes", log_bytes},
+                             {"log_fnv1a64", log_digest},
                              {"state_fnv1a64", state_digest(state)}};
   write_file_atomic(checkpoint_path(), checkpoint.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }

@@ -16,6 +16,7 @@
 
 #include "search/evaluation_record.hpp"
 #include "util/directory_lock.hpp"
+#include "util/fnv1a64.hpp"
 
 namespace joules {
 
@@ -69,6 +70,12 @@ class RunDirectory {
   std::unique_ptr<std::mutex> append_mutex_;
   std::vector<EvaluationRecord> previous_;
   std::size_t repaired_bytes_ = 0;
+  // The log's digest and length, kept up to date by append() so that a checkpoint costs the
+  // same whatever the log's length (a search of thousands of results checkpoints often);
+  // unknown (re-read from the file) after an append failed part-way.
+  Fnv1a64 log_digest_;
+  std::size_t log_bytes_ = 0;
+  bool log_digest_known_ = true;
 };
 
 /// Reads every evaluation of a run directory without locking it (export, tools). A torn last
