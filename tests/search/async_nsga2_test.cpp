@@ -60,31 +60,46 @@ double median(std::vector<double> v) {
 
 // The quality goal: async NSGA-II, with 8 workers finishing in random order, is no worse than
 // generational NSGA-II by more than 1% of median hypervolume over 11 seeds, for the same number
-// of evaluations. Met on ZDT1 and ZDT3. NOT met on ZDT2 (concave front): the steady-state
-// schedule collapses onto the f1 = 0 end in most seeds (median about 0.2 against 0.52), so
-// ZDT2's figures are printed and its generational baseline checked, and docs/search.md says so.
-TEST(AsyncNsga2Test, MatchesGenerationalHypervolumeOnZdtWithEightWorkers) {
+// of evaluations. At 10,040 evaluations (population 40, 250 generations) it holds on ZDT1, 2
+// and 3. At 4,040 it holds on ZDT1 and ZDT3 but not on ZDT2 (concave front): there the
+// steady-state schedule first converges onto the f1 = 0 end and is still spreading along the
+// front (median about 0.20 against 0.52), so at that budget ZDT2 is only printed.
+struct ZdtMedians {
+  double async_hv;
+  double generational_hv;
+};
+
+ZdtMedians zdt_medians(int id, std::size_t generations) {
   constexpr std::size_t kPopulation = 40;
-  constexpr std::size_t kGenerations = 100;
-  constexpr std::size_t kEvaluations = kPopulation * (kGenerations + 1);
+  const Zdt problem(id, /*variables=*/10);
+  std::vector<double> async_hv;
+  std::vector<double> generational_hv;
+  for (std::uint64_t seed = 1; seed <= 11; ++seed) {
+    async_hv.push_back(async_run(problem, kPopulation, kPopulation * (generations + 1), /*workers=*/8, seed));
+    generational_hv.push_back(generational_run(problem, kPopulation, generations, seed));
+  }
+  const ZdtMedians m{median(async_hv), median(generational_hv)};
+  std::printf("ZDT%d: median hypervolume async %.4f, generational %.4f (11 seeds, %zu evaluations, 10 variables)\n",
+              id, m.async_hv, m.generational_hv, kPopulation * (generations + 1));
+  return m;
+}
+
+TEST(AsyncNsga2Test, MatchesGenerationalHypervolumeOnZdtWithEightWorkers) {
   for (int id = 1; id <= 3; ++id) {
-    const Zdt problem(id, /*variables=*/10);
-    std::vector<double> async_hv;
-    std::vector<double> generational_hv;
-    for (std::uint64_t seed = 1; seed <= 11; ++seed) {
-      async_hv.push_back(async_run(problem, kPopulation, kEvaluations, /*workers=*/8, seed));
-      generational_hv.push_back(generational_run(problem, kPopulation, kGenerations, seed));
-    }
-    const double a = median(async_hv);
-    const double g = median(generational_hv);
-    RecordProperty(fmt::format("zdt{}_async_median_hv", id), fmt::format("{:.4f}", a));
-    RecordProperty(fmt::format("zdt{}_generational_median_hv", id), fmt::format("{:.4f}", g));
-    std::printf("ZDT%d: median hypervolume async %.4f, generational %.4f (11 seeds, %zu evaluations, 10 variables)\n", id, a, g,
-                kEvaluations);
+    const ZdtMedians m = zdt_medians(id, /*generations=*/250);
+    RecordProperty(fmt::format("zdt{}_async_median_hv", id), fmt::format("{:.4f}", m.async_hv));
+    RecordProperty(fmt::format("zdt{}_generational_median_hv", id), fmt::format("{:.4f}", m.generational_hv));
+    EXPECT_GE(m.async_hv, m.generational_hv * 0.99) << "ZDT" << id;
+    EXPECT_GT(m.generational_hv, 0.5) << "ZDT" << id << ": the generational baseline should converge at all";
+  }
+}
+
+TEST(AsyncNsga2Test, AtASmallerBudgetMatchesGenerationalOnZdt1AndZdt3) {
+  for (int id = 1; id <= 3; ++id) {
+    const ZdtMedians m = zdt_medians(id, /*generations=*/100);
     if (id != 2) {
-      EXPECT_GE(a, g * 0.99) << "ZDT" << id;
+      EXPECT_GE(m.async_hv, m.generational_hv * 0.99) << "ZDT" << id;
     }
-    EXPECT_GT(g, 0.5) << "ZDT" << id << ": the generational baseline should converge at all";
   }
 }
 
