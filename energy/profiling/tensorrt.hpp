@@ -7,8 +7,9 @@
 //
 // A trtexec run's window holds more than the N inferences: process start, engine
 // deserialisation, context creation and the warm-up. So each point is measured by difference:
-// one run of 1 iteration (the baseline: everything but N - 1 inferences), then `repeats` runs of
-// N iterations; per inference, latency = (T_N - T_1) / (N - 1) and energy = (E_N - E_1) / (N - 1).
+// each of the `repeats` windows is a run of 1 iteration (the baseline: everything but N - 1
+// inferences) followed by a run of N iterations; per inference, latency = (T_N - T_1) / (N - 1)
+// and energy = (E_N - E_1) / (N - 1).
 // N is chosen from probe runs (of growing length) so that the N - 1 inferences last a window.
 //
 // The files live in ENGINE_DIR (DIR/engines of the run directory): P.onnx, P.plan (P.fp16.plan

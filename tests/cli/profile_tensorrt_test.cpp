@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -59,13 +60,13 @@ std::size_t data_lines(const fs::path& csv) {
   return n == 0 ? 0 : n - 1;
 }
 
-// 12 conv layers and 4 fc layers: enough for `joules fit --model linear` on both kinds.
+// 8 conv layers and 4 fc layers: enough for `joules fit --model linear` on both kinds.
 const char* const kGrid = R"(conv:
-  - {name: filters, input_size: 8, in_channels: 4, filters: {from: 1, to: 12}, kernel: 3, padding: same}
+  - {name: filters, input_size: 8, in_channels: 4, filters: {from: 1, to: 8}, kernel: 3, padding: same}
 fc:
   - {inputs: 32, outputs: [4, 8, 16, 32]}
 )";
-constexpr std::size_t kGridPoints = 16;
+constexpr std::size_t kGridPoints = 12;
 
 // The fake. An engine holds "cost_us=C": C us per iteration, 200 + the ONNX file's size / 20
 // (so that bigger layers cost more). FAKE_LOG gets one line per invocation.
@@ -123,9 +124,11 @@ class ProfileTensorRtTest : public ::testing::Test {
     ::setenv("FAKE_LOG", log_.c_str(), 1);
   }
 
-  std::vector<std::string> args() const {
+  // Windows of `window_s`, long against the start-up jitter of a process on a loaded machine
+  // (tens of ms).
+  std::vector<std::string> args(double window_s = 0.1) const {
     return {"profile", "--board", "trt-test", "--grid", grid_, "--out", out_, "--sensor", "timer", "--runtime",
-            "tensorrt", "--trtexec", trtexec_, "--min-window-s", "0.05", "--repeats", "2", "--cooldown-s", "0",
+            "tensorrt", "--trtexec", trtexec_, "--min-window-s", fmt::format("{}", window_s), "--repeats", "2", "--cooldown-s", "0",
             "--warmup-s", "0"};
   }
 
@@ -162,7 +165,7 @@ class ProfileTensorRtTest : public ::testing::Test {
 };
 
 TEST_F(ProfileTensorRtTest, BuildsAnEnginePerPointMeasuresPerInferenceCostsAndFits) {
-  const CommandResult r = run_joules(args());
+  const CommandResult r = run_joules(args(0.2));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(fmt::format("trt-test: measured {} points", kGridPoints)));
   EXPECT_THAT(r.out, HasSubstr(fmt::format("{} built, 0 reused", kGridPoints)));
@@ -186,14 +189,19 @@ TEST_F(ProfileTensorRtTest, BuildsAnEnginePerPointMeasuresPerInferenceCostsAndFi
   }
 
   // Per inference: the fake's per-iteration time, not its 100 ms of loading spread over the
-  // iterations (which would add 100 ms / N, about as much again for 50 ms windows).
+  // iterations (which would add 100 ms / N: 1.5 times the time or more, for 200 ms windows). Each
+  // row within a factor 2 (a loaded machine delays single runs), their median within 25%.
+  std::vector<double> ratios;
   for (const LayerMeasurement& m : read_layer_measurements(csv().string()).rows) {
     const double expected = cost_ms.at(profiling::point_key(m.input, m.layer));
     ASSERT_TRUE(m.latency_ms.has_value());
-    EXPECT_GT(*m.latency_ms, 0.7 * expected) << describe(m.layer);
-    EXPECT_LT(*m.latency_ms, 1.4 * expected) << describe(m.layer);
+    ratios.push_back(*m.latency_ms / expected);
+    EXPECT_GT(ratios.back(), 0.5) << describe(m.layer);
+    EXPECT_LT(ratios.back(), 2.0) << describe(m.layer);
     EXPECT_NEAR(m.energy_mj / (10000 * *m.latency_ms * 1e-3), 1.0, 0.05);  // timer estimate: 10 W x time
   }
+  std::sort(ratios.begin(), ratios.end());
+  EXPECT_NEAR(ratios[ratios.size() / 2], 1.0, 0.25);
 
   // The runtime and its version, in the CSV and in the provenance.
   const CsvTable table = CsvTable::parse(read(csv()), csv().string());
@@ -215,7 +223,7 @@ TEST_F(ProfileTensorRtTest, BuildsAnEnginePerPointMeasuresPerInferenceCostsAndFi
 
   // A rerun measures nothing and builds nothing.
   const std::size_t invocations = log_lines().size();
-  const CommandResult again = run_joules(args());
+  const CommandResult again = run_joules(args(0.2));
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr(fmt::format("({} of {} were already there)", kGridPoints, kGridPoints)));
   const std::vector<std::string> lines = log_lines();
