@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
@@ -310,6 +311,19 @@ TEST_F(ProfileTensorRtTest, BadRuntimeOrMissingTrtexecIsOneErrorLineAndExit2) {
   a = args();
   *(std::find(a.begin(), a.end(), "--trtexec") + 1) = (dir_.path() / "none" / "trtexec").string();
   expect_bad(a, "--trtexec: '");
+  if (!fs::exists("/usr/src/tensorrt/bin/trtexec")) {
+    // No --trtexec and none in PATH nor at TensorRT's place.
+    a = args();
+    a.erase(std::find(a.begin(), a.end(), "--trtexec"), std::find(a.begin(), a.end(), "--trtexec") + 2);
+    const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", (dir_.path() / "empty").c_str(), 1);
+    expect_bad(a, "--trtexec: no trtexec in PATH nor /usr/src/tensorrt/bin/trtexec");
+    // A name is looked up in PATH.
+    ::setenv("PATH", (dir_.path() / "bin").c_str(), 1);
+    a.insert(a.end(), {"--trtexec", "trtexec", "--device", "cpu"});
+    expect_bad(a, "--device: TensorRT engines run on the GPU");
+    ::setenv("PATH", path.c_str(), 1);
+  }
   a = {"profile", "--board", "b", "--grid", grid_, "--out", out_, "--sensor", "timer", "--fp16"};
   expect_bad(a, "--fp16: only with --runtime tensorrt");
   a = args();
