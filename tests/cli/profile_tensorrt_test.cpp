@@ -259,6 +259,25 @@ TEST_F(ProfileTensorRtTest, AKilledRunRunAgainMeasuresEveryPointOnceAndReusesIts
   EXPECT_THAT(r.out, HasSubstr(fmt::format("{} built, {} reused", kGridPoints - plans.size(), plans.size() - before)));
 }
 
+TEST_F(ProfileTensorRtTest, CtrlCStopsAfterTheCurrentPointWithExit130AndTheRestFollowsOnARerun) {
+  const int pid = start_command(JOULES_BINARY, args(), (dir_.path() / "out.txt").string(), (dir_.path() / "err.txt").string());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && !(fs::exists(csv()) && data_lines(csv()) >= 1)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  EXPECT_EQ(wait_command(pid), 130) << read(dir_.path() / "err.txt");
+  const std::size_t before = data_lines(csv());
+  ASSERT_LT(before, kGridPoints);
+  EXPECT_THAT(read(dir_.path() / "out.txt"), HasSubstr(fmt::format("interrupted: {} points left", kGridPoints - before)));
+  // The point being measured was finished (trtexec is in a process group of its own: the
+  // terminal's Ctrl-C does not reach it), so no engine is left half built.
+  for (const auto& e : fs::directory_iterator(engines())) EXPECT_NE(e.path().extension(), ".partial") << e.path();
+  const CommandResult r = run_joules(args());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_each_point_once();
+}
+
 TEST_F(ProfileTensorRtTest, Fp16BuildsFp16EnginesAndSaysSo) {
   dir_.write("grid.yaml", "fc:\n  - {inputs: 32, outputs: [4, 8]}\n");
   std::vector<std::string> a = args();
