@@ -1,5 +1,5 @@
 // joules profile --board NAME --grid GRID.yaml [--sensor auto|jetson|nvml|rapl|timer] [--out DIR]
-// [--device cpu|cuda] ...: measures every layer configuration of a profiling grid on this machine
+// [--device cpu|cuda] [--runtime libtorch|tensorrt [--trtexec PATH] [--fp16]] ...: measures every layer configuration of a profiling grid on this machine
 // (energy/profiling/profile_run.hpp does the work) into DIR/measurements.csv, resumably, for
 // `joules fit` to turn into profiles/NAME.yaml. Ctrl-C stops after the current point (exit 130).
 
@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <string_view>
+
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,7 @@
 #include "energy/profiling/discovery.hpp"
 #include "energy/profiling/layer_workload.hpp"
 #include "energy/profiling/profile_run.hpp"
+#include "energy/profiling/tensorrt.hpp"
 #include "search/config.hpp"
 #include "train/threads.hpp"
 #include "util/atomic_file.hpp"
@@ -50,6 +54,9 @@ struct ProfileCommandOptions {
   std::uint64_t layer_seed = 0;
   profiling::ProtocolOptions protocol;
   bool json = false;  // one summary object on stdout instead of the lines below
+  std::string runtime = "libtorch";  // or tensorrt: trtexec runs an engine per point
+  std::string trtexec;               // empty: trtexec in PATH, then /usr/src/tensorrt/bin/trtexec
+  bool fp16 = false;
 };
 
 // Opens the sensor asked for; `auto` takes the first usable of the sources that see the
@@ -105,13 +112,33 @@ profiling::ProfileGrid grid_from_config(const ProfileCommandOptions& o) {
 
 int run_profile_command(const ProfileCommandOptions& o) {
   // Everything is read and checked before anything is written.
-  // auto: the GPU when LibTorch sees one (the setting of the paper's boards), else the CPU.
-  const auto device = o.device == "auto" ? (profiling::cuda_available() ? ComputeDevice::cuda : ComputeDevice::cpu)
+  const bool tensorrt = o.runtime == "tensorrt";
+  if (!tensorrt && o.runtime != "libtorch") {
+    throw InputError("command line", 0, "--runtime", fmt::format("expected libtorch or tensorrt, got '{}'", o.runtime));
+  }
+  if (!tensorrt && o.fp16) throw InputError("command line", 0, "--fp16", "only with --runtime tensorrt");
+  if (!tensorrt && !o.trtexec.empty()) throw InputError("command line", 0, "--trtexec", "only with --runtime tensorrt");
+  std::filesystem::path trtexec;
+  if (tensorrt) {
+    const auto found = profiling::find_trtexec(o.trtexec);
+    if (!found) {
+      throw InputError("command line", 0, "--trtexec",
+                       o.trtexec.empty() ? "no trtexec in PATH nor /usr/src/tensorrt/bin/trtexec: give its path"
+                                         : fmt::format("'{}' is not an executable file (nor one in PATH)", o.trtexec));
+    }
+    trtexec = *found;
+  }
+  // auto: the GPU when LibTorch sees one (the setting of the paper's boards), else the CPU;
+  // TensorRT engines run on the GPU.
+  const auto device = o.device == "auto" ? (tensorrt || profiling::cuda_available() ? ComputeDevice::cuda : ComputeDevice::cpu)
                                          : parse_compute_device(o.device);
   if (!device) {
     throw InputError("command line", 0, "--device", fmt::format("expected auto, cpu or cuda, got '{}'", o.device));
   }
-  if (*device == ComputeDevice::cuda && !profiling::cuda_available()) {
+  if (tensorrt && *device != ComputeDevice::cuda) {
+    throw InputError("command line", 0, "--device", "TensorRT engines run on the GPU: give auto or cuda");
+  }
+  if (!tensorrt && *device == ComputeDevice::cuda && !profiling::cuda_available()) {
     throw InputError("command line", 0, "--device",
                      "cuda: CUDA is not available (this LibTorch was built without CUDA, or it sees no GPU)");
   }
@@ -142,6 +169,8 @@ int run_profile_command(const ProfileCommandOptions& o) {
   if (!o.calibration.empty()) run.sampler.calibrations = profiling::load_calibration_file(o.calibration);
   run.threads = o.threads;
   run.software = fmt::format("{}, joules 0.1.0", profiling::torch_version());
+  run.runtime = o.runtime;
+  run.runtime_version = profiling::torch_version().substr(std::string_view("LibTorch ").size());
   run.source = o.grid_from.empty()
                    ? fmt::format("joules profile --grid {} ({} points)", o.grid, grid.points.size())
                    : fmt::format("joules profile --grid-from {} --points {} --seed {} ({} points)", o.grid_from,
@@ -162,7 +191,31 @@ int run_profile_command(const ProfileCommandOptions& o) {
       throw InputError(o.calibration, 0, "rail", e.what());
     }
   }
-  run.device = profiling::compute_device_description(*device);
+  profiling::TensorRtCounts engines;
+  profiling::PointMeasurer measure;
+  if (tensorrt) {
+    // The version, from trtexec's banner; its log goes to a temporary file, as nothing is written yet.
+    const std::filesystem::path log = std::filesystem::temp_directory_path() /
+                                      fmt::format("joules-trtexec-help-{}.log", static_cast<long>(::getpid()));
+    try {
+      run.runtime_version = profiling::trtexec_version(*sensor, trtexec, log);
+    } catch (const std::exception& e) {
+      std::filesystem::remove(log, ec);
+      throw std::runtime_error(fmt::format("--trtexec {}: {}", trtexec.string(), e.what()));
+    }
+    std::filesystem::remove(log, ec);
+    run.software = fmt::format("TensorRT {} ({}), joules 0.1.0", run.runtime_version, trtexec.string());
+    run.device = profiling::tensorrt_device_description(o.fp16);
+    measure = profiling::tensorrt_measurer({.trtexec = trtexec,
+                                            .engine_dir = run.out_dir / "engines",
+                                            .fp16 = o.fp16,
+                                            .seed = o.layer_seed,
+                                            .protocol = run.protocol,
+                                            .sampler = run.sampler},
+                                           &engines);
+  } else {
+    run.device = profiling::compute_device_description(*device);
+  }
 
   // The layers run on this thread with this many intra-op threads (train/threads.hpp).
   IntraOpThreads threads(o.threads);
@@ -209,7 +262,8 @@ int run_profile_command(const ProfileCommandOptions& o) {
 
   profiling::ProfileRunResult result;
   try {
-    result = profiling::run_profile(grid, *sensor, make_workload, run, hooks);
+    result = tensorrt ? profiling::run_profile(grid, *sensor, measure, run, hooks)
+                      : profiling::run_profile(grid, *sensor, make_workload, run, hooks);
   } catch (const std::invalid_argument& e) {
     throw InputError("command line", 0, "", e.what());
   }
@@ -227,12 +281,20 @@ int run_profile_command(const ProfileCommandOptions& o) {
                                   {"left", left},
                                   {"seconds", seconds},
                                   {"estimate", sensor->is_estimate()},
+                                  {"runtime", run.runtime},
+                                  {"runtime_version", run.runtime_version},
+                                  {"engines_built", engines.engines_built},
+                                  {"engines_reused", engines.engines_reused},
                                   {"interrupted", interrupt.interrupted()}}));
     return interrupt.interrupted() ? 130 : 0;
   }
   fmt::print("{}: measured {} point{} in {} ({} of {} were already there) into {}{}\n", o.board, result.measured,
              result.measured == 1 ? "" : "s", format_duration(seconds), result.already_measured, result.grid_points,
              result.csv.string(), sensor->is_estimate() ? " (energy: ESTIMATE)" : "");
+  if (tensorrt) {
+    fmt::print("engines in {}: {} built, {} reused\n", (run.out_dir / "engines").string(), engines.engines_built,
+               engines.engines_reused);
+  }
   if (interrupt.interrupted()) {
     const std::size_t left = result.grid_points - result.already_measured - result.measured;
     fmt::print("interrupted: {} point{} left; run the same command again to measure them\n", left, left == 1 ? "" : "s");
@@ -278,6 +340,11 @@ Runner add_profile_command(CLI::App& app) {
   cmd->add_option("--outlier-z", o->protocol.outlier_z, "Reject windows beyond this modified z-score (default 3.5)");
   cmd->add_option("--outlier-min-deviation", o->protocol.outlier_min_deviation,
                   "... and this far from the median, as a fraction (default 0.02)");
+  cmd->add_option("--runtime", o->runtime,
+                  "libtorch (default: LibTorch eager layers) or tensorrt (an engine per point, run by trtexec)");
+  cmd->add_option("--trtexec", o->trtexec,
+                  "With --runtime tensorrt: trtexec to run (default: trtexec in PATH, then /usr/src/tensorrt/bin/trtexec)");
+  cmd->add_flag("--fp16", o->fp16, "With --runtime tensorrt: build FP16 engines (trtexec --fp16)");
   cmd->add_flag("--json", o->json, "Print one JSON summary object (what was measured, where) on stdout");
   return [o] {
     o->board = board_name(o->board);

@@ -28,14 +28,23 @@ int exit_status_of(int status) {
 }
 
 // Starts the command in its own process group; throws CommandNotStarted when exec fails.
-pid_t start_command(const std::vector<std::string>& command) {
+pid_t start_command(const std::vector<std::string>& command, const std::string& output_file) {
+  int output_fd = -1;
+  if (!output_file.empty()) {
+    output_fd = ::open(output_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (output_fd < 0) throw std::runtime_error(fmt::format("{}: {}", output_file, std::strerror(errno)));
+  }
   std::vector<char*> argv;
   for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    if (output_fd >= 0) ::close(output_fd);
+    throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
+    if (output_fd >= 0) ::close(output_fd);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
     throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
@@ -45,12 +54,17 @@ pid_t start_command(const std::vector<std::string>& command) {
     ::setpgid(0, 0);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
+    if (output_fd >= 0) {
+      ::dup2(output_fd, STDOUT_FILENO);  // dup2's copies do not inherit O_CLOEXEC
+      ::dup2(output_fd, STDERR_FILENO);
+    }
     ::execvp(argv[0], argv.data());
     const int e = errno;
     [[maybe_unused]] const ssize_t n = ::write(pipe_fds[1], &e, sizeof e);
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here, so that no signal can come before the child's own call
+  if (output_fd >= 0) ::close(output_fd);
   ::close(pipe_fds[1]);
   int e = 0;
   ssize_t n;
@@ -128,7 +142,7 @@ CommandMeasurement measure_command(PowerSensor& sensor, const CommandMeasurement
   sampler.start();
   pid_t pid = 0;
   try {
-    pid = start_command(options.command);
+    pid = start_command(options.command, options.output_file);
   } catch (...) {
     sampler.stop();
     throw;

@@ -27,6 +27,9 @@ struct CommandMeasurementOptions {
   /// Polled while idle and while the command runs (every few ms); true stops both.
   std::function<bool()> interrupted;
   std::chrono::milliseconds kill_after{5000};
+  /// When set, the command's stdout and stderr go to this file (created or truncated) instead
+  /// of joules' own: `joules profile --runtime tensorrt` keeps trtexec's log per point.
+  std::string output_file;
 };
 
 /// One rail (or the total) over the command's run.

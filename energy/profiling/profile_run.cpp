@@ -1,5 +1,6 @@
 #include "energy/profiling/profile_run.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -20,7 +21,7 @@ namespace {
 
 constexpr const char* kExtraColumns =
     "thread_cpu_ms,inferences,windows_rejected,window_s,idle_power_mw,mean_power_mw,read_errors,stale,sensor,estimate,rails,"
-    "calibration,device,threads,software,board,date";
+    "calibration,device,threads,software,board,date,runtime,runtime_version";
 
 std::string seconds_text(double s) { return fmt::format("{:g} s", s); }
 
@@ -107,6 +108,17 @@ BoardIdentity run_identity(const PowerSensor& sensor, const Sampler& sampler, co
 
 ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const WorkloadFactory& make_workload,
                              const ProfileRunOptions& options, const ProfileRunHooks& hooks) {
+  const ProtocolOptions protocol = options.protocol;
+  return run_profile(
+      grid, sensor,
+      [&make_workload, protocol](const GridPoint& point, PowerSensor& s, Sampler& sampler) {
+        return measure_point(s, sampler, make_workload(point), protocol);
+      },
+      options, hooks);
+}
+
+ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const PointMeasurer& measure,
+                             const ProfileRunOptions& options, const ProfileRunHooks& hooks) {
   validate(options);
   Sampler sampler(sensor, options.sampler);  // throws for unknown rails and calibrations
   ProfileRunResult result;
@@ -178,7 +190,7 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
       result.stopped = true;
       break;
     }
-    const PointMeasurement m = measure_point(sensor, sampler, make_workload(point), options.protocol);
+    const PointMeasurement m = measure(point, sensor, sampler);
     LayerMeasurement row{.input = point.input, .layer = point.layer};
     row.energy_mj = m.energy_mj;
     row.energy_mj_std = m.energy_mj_std;
@@ -189,12 +201,14 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
     row.repeats = m.windows_kept;
     row.family = point.family;
     const std::string line = fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", to_csv_row(row), csv_number(m.thread_cpu_ms),
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", to_csv_row(row),
+        std::isfinite(m.thread_cpu_ms) ? csv_number(m.thread_cpu_ms) : "",
         csv_number(m.inferences),
         m.windows_rejected, csv_number(m.window_s), m.idle_power_mw ? csv_number(*m.idle_power_mw) : "",
         csv_number(m.mean_power_mw), m.read_errors, m.stale ? "true" : "false", to_string(sensor.kind()),
         m.estimate ? "true" : "false", csv_field(rails), csv_field(calibration), csv_field(result.identity.provenance.device),
-        options.threads, csv_field(options.software), csv_field(options.board), utc_timestamp());
+        options.threads, csv_field(options.software), csv_field(options.board), utc_timestamp(),
+        csv_field(options.runtime), csv_field(options.runtime_version));
     append_line_durable(result.csv, line);
     ++result.measured;
     if (hooks.on_point) {

@@ -29,6 +29,11 @@ namespace joules::profiling {
 /// Makes the workload that runs one grid point's layer (building it on its device).
 using WorkloadFactory = std::function<Workload(const GridPoint&)>;
 
+/// Measures one grid point by other means than a Workload under measure_point (the TensorRT
+/// runtime runs trtexec per window: energy/profiling/tensorrt.hpp). `sampler` samples `sensor`
+/// and is idle when called.
+using PointMeasurer = std::function<PointMeasurement(const GridPoint&, PowerSensor& sensor, Sampler& sampler)>;
+
 struct ProfileRunOptions {
   std::string board;                 // the profile's board name; required
   std::filesystem::path out_dir;     // the run directory; required
@@ -40,6 +45,8 @@ struct ProfileRunOptions {
   std::string device;
   int threads = 1;                   // LibTorch intra-op threads, as recorded
   std::string software;              // "LibTorch 1.13.0, joules 0.1.0"
+  std::string runtime = "libtorch";  // what ran the layers, as recorded: libtorch or tensorrt
+  std::string runtime_version;       // "1.13.0", or trtexec's banner "v8502"
   std::string source;                // how the run was made (the grid file), for provenance
 };
 
@@ -81,7 +88,9 @@ struct ProfileRunHooks {
 /// Extra columns (ignored by `joules fit`): thread_cpu_ms (WindowResult::thread_cpu_ms),
 /// inferences (mean per kept window),
 /// windows_rejected, window_s, idle_power_mw, mean_power_mw, read_errors, stale, sensor,
-/// estimate, rails, calibration, device, threads, software, board, date (UTC, ISO 8601).
+/// estimate, rails, calibration, device, threads, software, board, date (UTC, ISO 8601),
+/// runtime, runtime_version. thread_cpu_ms is empty when the layers ran in another process
+/// (the TensorRT runtime).
 std::string profile_csv_header();
 
 /// The board identity a run with these options writes to provenance.yaml: kind measured, the
@@ -98,6 +107,10 @@ BoardIdentity run_identity(const PowerSensor& sensor, const Sampler& sampler, co
 /// holder when another process runs into out_dir. While running, throws what
 /// the workloads and the sampler throw (the rows written so far stay).
 ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const WorkloadFactory& make_workload,
+                             const ProfileRunOptions& options, const ProfileRunHooks& hooks = {});
+
+/// The same with each point measured by `measure`.
+ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const PointMeasurer& measure,
                              const ProfileRunOptions& options, const ProfileRunHooks& hooks = {});
 
 }  // namespace joules::profiling

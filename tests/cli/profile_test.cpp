@@ -21,6 +21,7 @@
 #include "energy/profiling/grid.hpp"
 #include "tests/cli/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "util/csv.hpp"
 
 namespace joules::testing {
 namespace {
@@ -109,6 +110,14 @@ TEST_F(ProfileCommandTest, ProfilesAGridAndFitsAProfileLabelledAsAnEstimateWithI
     EXPECT_NEAR(m.energy_mj / (15000 * *m.latency_ms * 1e-3), 1.0, 1e-9);
   }
   EXPECT_THAT(text, HasSubstr("; 1 intra-op thread\",1,\"LibTorch "));
+  // The runtime and its version, as the software column says it.
+  const CsvTable table = CsvTable::parse(text, csv().string());
+  for (std::size_t i = 0; i < table.rows(); ++i) {
+    EXPECT_EQ(table.text(i, table.column("runtime")), "libtorch");
+    const std::string version = table.text(i, table.column("runtime_version"));
+    EXPECT_THAT(version, MatchesRegex("[0-9]+\\.[0-9]+.*"));
+    EXPECT_THAT(table.text(i, table.column("software")), StartsWith("LibTorch " + version + ", "));
+  }
 
   const std::string profile = (dir_.path() / "cli-test.yaml").string();
   const CommandResult fit = run_joules({"fit", "--layers", csv().string(), "--provenance", provenance, "--out", profile,
