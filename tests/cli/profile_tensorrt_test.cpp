@@ -292,7 +292,9 @@ TEST_F(ProfileTensorRtTest, Fp16BuildsFp16EnginesAndSaysSo) {
   const std::map<std::string, int> built = builds(log_lines());
   EXPECT_EQ(built.size(), 2u);
   for (const std::string& l : log_lines()) {
-    if (l.starts_with("--onnx=")) EXPECT_THAT(l, HasSubstr(" --fp16"));
+    if (l.starts_with("--onnx=")) {
+      EXPECT_THAT(l, HasSubstr(" --fp16"));
+    }
   }
   for (const auto& [stem, n] : built) {
     EXPECT_THAT(read(engines() / (stem + ".fp16.plan")), HasSubstr("fp16=1"));
