@@ -91,7 +91,7 @@ TEST(SplitCommandTest, BadLinkExitsTwoWithOneLineAndWritesNothing) {
            {"--radio-mw", "-1", "--radio-mw: -1 is not a power"},
            {"--bytes-per-value", "3", "--bytes-per-value: 3: expected 4 (float32), 2 (half) or 1 (int8)"}}) {
     std::vector<std::string> args{"split", kArchitectures + "lenet5.yaml", "--board", kNano, "--svg", svg};
-    for (const std::string& f : {"--uplink-mbps", "--radio-mw"}) {
+    for (const std::string f : {"--uplink-mbps", "--radio-mw"}) {
       if (f != flag) args.insert(args.end(), {f, "10"});
     }
     args.insert(args.end(), {flag, value});
