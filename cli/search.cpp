@@ -167,11 +167,13 @@ int run_search_command(const SearchCommandOptions& options) {
     return 130;
   }
   print_export_warnings(exported);
-  if (auto failure = try_write_run_report(run.path())) fmt::print(stderr, "warning: no report.html: {}\n", *failure);
+  const std::optional<std::string> report_failure = try_write_run_report(run.path());
+  if (report_failure) fmt::print(stderr, "warning: no report.html: {}\n", *report_failure);
   if (options.json) {
     fmt::print("{}\n", dump_json(summary_json(run.path(), &exported, exported.counts, false)));
   } else {
     print_export_summary(exported, profile);
+    if (!report_failure) fmt::print("report: {} (one self-contained page; open it in a browser)\n", (run.path() / "report.html").string());
   }
   return 0;
 }

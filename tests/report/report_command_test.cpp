@@ -76,6 +76,7 @@ TEST(ReportCommandTest, ASearchLeavesItsReportInTheRunDirectory) {
   const std::string config = tmp.write("tiny.yaml", testing::tiny_config());
   const auto result = run_joules({"search", config, "--out", (tmp.path() / "run").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("report: " + (tmp.path() / "run" / "report.html").string()));
   const std::string html = testing::read_text(tmp.path() / "run" / "report.html");
   EXPECT_EQ(count_matches(html, R"(data-id="\d+" class="pt)"), testing::read_log(tmp.path() / "run").size());
 }
