@@ -1,6 +1,7 @@
 #include "report/html_page.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,27 @@ std::string human_count(long long value) {
     out += digits[i];
   }
   return value < 0 ? "-" + out : out;
+}
+
+std::string definition_item(std::string_view key, std::string_view value) {
+  return value.empty() ? std::string() : fmt::format("<dt>{}</dt><dd>{}</dd>\n", key, html_escape(value));
+}
+
+std::string provenance_items(const Provenance& pv, std::string_view kind_key) {
+  std::string rails;
+  for (const std::string& r : pv.rails) rails += (rails.empty() ? "" : ", ") + r;
+  std::string out = definition_item(kind_key, std::string(to_string(pv.kind)) +
+                                                  (pv.estimate ? " (energy ESTIMATED, not measured)" : ""));
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"sensor", &pv.sensor},
+                                   {"rails", &rails},
+                                   {"device", &pv.device},
+                                   {"software", &pv.software},
+                                   {"date", &pv.date},
+                                   {"source", &pv.source},
+                                   {"notes", &pv.notes}}) {
+    out += definition_item(key, *value);
+  }
+  return out;
 }
 
 }  // namespace joules

@@ -189,19 +189,8 @@ std::string profile_report_html(const BoardProfile& p, const std::string& profil
   const std::string notice = provenance_notice(p);
   if (!notice.empty()) body += fmt::format("<p class=\"notice\" id=\"not-measured\">{}</p>\n", html_escape(notice));
   body += "</header>\n<main>\n<section class=\"card\" id=\"provenance\">\n<h2>Provenance</h2>\n<dl>\n";
-  const auto item = [&body](const char* key, const std::string& value) {
-    if (!value.empty()) body += fmt::format("<dt>{}</dt><dd>{}</dd>\n", key, html_escape(value));
-  };
-  item("kind", std::string(to_string(pv.kind)) + (pv.estimate ? " (energy ESTIMATED, not measured)" : ""));
-  item("sensor", pv.sensor);
-  std::string rails;
-  for (const std::string& r : pv.rails) rails += (rails.empty() ? "" : ", ") + r;
-  item("rails", rails);
-  item("device", pv.device);
-  item("software", pv.software);
-  item("date", pv.date);
-  item("source", pv.source);
-  item("notes", pv.notes);
+  const auto item = [&body](const char* key, const std::string& value) { body += definition_item(key, value); };
+  body += provenance_items(pv, "kind");
   for (const RailCalibration& c : pv.calibrations) {
     item("calibration", fmt::format("{}: gain {:.4g}, offset {:.4g} mW, R\u00b2 {:.4f} over {} points", c.rail, c.gain,
                                     c.offset_mw, c.r_squared, c.points));

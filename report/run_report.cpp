@@ -321,20 +321,9 @@ std::string profile_card(const RunReportInput& in, const std::vector<EvaluationR
     out += fmt::format("<p class=\"hint\">{}</p>\n", html_escape(line));
   }
   out += "<dl>\n";
-  const auto item = [&out](const char* key, const std::string& value) {
-    if (!value.empty()) out += fmt::format("<dt>{}</dt><dd>{}</dd>\n", key, html_escape(value));
-  };
+  const auto item = [&out](const char* key, const std::string& value) { out += definition_item(key, value); };
   item("file", in.profile_path);
-  item("provenance", std::string(to_string(pv.kind)) + (pv.estimate ? " (energy ESTIMATED, not measured)" : ""));
-  item("sensor", pv.sensor);
-  std::string rails;
-  for (const std::string& r : pv.rails) rails += (rails.empty() ? "" : ", ") + r;
-  item("rails", rails);
-  item("device", pv.device);
-  item("software", pv.software);
-  item("date", pv.date);
-  item("source", pv.source);
-  item("notes", pv.notes);
+  out += provenance_items(pv, "provenance");
   if (p.fit) {
     item("fitted on", fmt::format("{} rows of {} ({}), {}-fold cross-validation, {}", human_count(p.fit->rows), p.fit->input,
                                   p.fit->data, p.fit->folds, p.fit->tool));

@@ -49,11 +49,7 @@ class AsyncNsga2 {
   explicit AsyncNsga2(Problem problem, Nsga2Options options = {})
       : problem_(std::move(problem)), options_(options), rng_(options.seed),
         objective_count_(problem_.objective_count()) {
-    if (options_.population_size < 2) {
-      throw std::invalid_argument(
-          fmt::format("NSGA-II population_size is {}; expected at least 2", options_.population_size));
-    }
-    if (objective_count_ < 1) throw std::invalid_argument("NSGA-II: the problem has no objectives");
+    nsga2_detail::check_options(options_, objective_count_);
   }
 
   const Problem& problem() const { return problem_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 namespace joules::nsga2_detail {
 
@@ -58,6 +59,14 @@ std::vector<std::size_t> select_survivors(const ObjectiveMatrix& objectives, con
     break;
   }
   return survivors;
+}
+
+void check_options(const Nsga2Options& options, std::size_t objective_count) {
+  if (options.population_size < 2) {
+    throw std::invalid_argument(
+        fmt::format("NSGA-II population_size is {}; expected at least 2", options.population_size));
+  }
+  if (objective_count < 1) throw std::invalid_argument("NSGA-II: the problem has no objectives");
 }
 
 std::string evaluation_error(const Evaluation& evaluation, std::size_t objective_count) {

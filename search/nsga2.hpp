@@ -143,6 +143,8 @@ std::vector<std::size_t> select_survivors(const ObjectiveMatrix& objectives, con
 /// Why `evaluation` cannot be told (wrong objective count, non-finite objective, violation not a
 /// finite number >= 0), or "" when it can.
 std::string evaluation_error(const Evaluation& evaluation, std::size_t objective_count);
+/// Throws std::invalid_argument for a population_size below 2 or a problem without objectives.
+void check_options(const Nsga2Options& options, std::size_t objective_count);
 
 }  // namespace nsga2_detail
 
@@ -169,11 +171,7 @@ class Nsga2 {
   explicit Nsga2(Problem problem, Nsga2Options options = {})
       : problem_(std::move(problem)), options_(options), rng_(options.seed),
         objective_count_(problem_.objective_count()) {
-    if (options_.population_size < 2) {
-      throw std::invalid_argument(
-          fmt::format("NSGA-II population_size is {}; expected at least 2", options_.population_size));
-    }
-    if (objective_count_ < 1) throw std::invalid_argument("NSGA-II: the problem has no objectives");
+    nsga2_detail::check_options(options_, objective_count_);
   }
 
   const Problem& problem() const { return problem_; }
