@@ -5,11 +5,13 @@
 // worker utilisation (busy / (workers x wall)), evaluations per second and rank 0's time per
 // result. bench/scale_out.sh runs it at 2..32 workers for both schedules.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -44,6 +46,44 @@ double cpu_seconds() {
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
+
+// Rank 0's evaluator as the driver sees it, with the time of every job handed out: after the
+// last one the run only drains (workers whose training ended have nothing left to do), so
+// the bench reports utilisation up to that moment apart from the whole run's.
+class TimedEvaluator final : public Evaluator {
+ public:
+  TimedEvaluator(Evaluator& inner, std::chrono::steady_clock::time_point start) : inner_(inner), start_(start) {}
+  std::size_t slots() const override { return inner_.slots(); }
+  std::size_t in_flight() const override { return inner_.in_flight(); }
+  void submit(TrainJob job) override {
+    submitted_s_[job.id] = since_start();
+    last_submit_s_ = submitted_s_[job.id];
+    inner_.submit(std::move(job));
+  }
+  std::optional<TrainDone> collect(std::chrono::milliseconds timeout) override {
+    std::optional<TrainDone> done = inner_.collect(timeout);
+    if (done) trainings_.push_back({submitted_s_.at(done->id), done->result.seconds});
+    return done;
+  }
+  /// Busy worker seconds before the last job was handed out (a training counted from the
+  /// moment it was sent, so the messages' latency counts as busy: a small overestimate).
+  double busy_until_last_submit() const {
+    double busy = 0;
+    for (const auto& [sent_s, seconds] : trainings_) busy += std::clamp(last_submit_s_ - sent_s, 0.0, seconds);
+    return busy;
+  }
+  double last_submit_s() const { return last_submit_s_; }
+
+ private:
+  double since_start() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  Evaluator& inner_;
+  std::chrono::steady_clock::time_point start_;
+  std::map<std::int64_t, double> submitted_s_;
+  std::vector<std::pair<double, double>> trainings_;  // (sent at, training seconds)
+  double last_submit_s_ = 0;
+};
 
 }  // namespace
 
@@ -95,10 +135,11 @@ int main(int argc, char** argv) {
     const BoardProfile profile = load_board_profile(config.board);
     RunDirectory run = RunDirectory::create(out, to_yaml(config));
     std::unique_ptr<Evaluator> evaluator = mpi.evaluator(CandidateTrainer(), nullptr);
-    SearchHooks hooks;
-    hooks.evaluator = evaluator.get();
     const double cpu_start = cpu_seconds();
     const auto start = std::chrono::steady_clock::now();
+    TimedEvaluator timed(*evaluator, start);
+    SearchHooks hooks;
+    hooks.evaluator = &timed;
     const SearchSummary summary = run_search(config, profile, run, hooks);
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double cpu_s = cpu_seconds() - cpu_start;
@@ -116,6 +157,9 @@ int main(int argc, char** argv) {
                               {"trained", summary.trained},
                               {"wall_s", wall_s},
                               {"utilisation", busy_s / (static_cast<double>(workers) * wall_s)},
+                              {"utilisation_until_last_job",
+                               timed.busy_until_last_submit() / (static_cast<double>(workers) * timed.last_submit_s())},
+                              {"drain_s", wall_s - timed.last_submit_s()},
                               {"evaluations_per_s", static_cast<double>(logged) / wall_s},
                               {"rank0_ms_per_result", 1e3 * summary.handling_seconds / results},
                               {"rank0_handling_cpu_ms_per_result", 1e3 * summary.handling_cpu_seconds / results},

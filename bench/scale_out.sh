@@ -27,9 +27,11 @@ mkdir -p "$(dirname "$out")"
   echo "rank 0 spends per result (log line flushed to disk, selection, breeding, next job);"
   echo "handling cpu: the same in CPU time of rank 0's driver thread (the cost itself, without waiting for"
   echo "a core on a loaded machine); process cpu: all of rank 0's CPU time per result, polling included."
+  echo "until last job: utilisation up to the moment the last job was handed out (after it the run only"
+  echo "drains: a worker whose training ended has nothing left to do); drain s: the wall time after it."
   echo
-  echo "| workers | schedule | evaluations | wall s | utilisation | evaluations/s | rank0 ms/result | handling cpu ms/result | process cpu ms/result |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| workers | schedule | evaluations | wall s | utilisation | until last job | drain s | evaluations/s | rank0 ms/result | handling cpu ms/result | process cpu ms/result |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$tmp/table.md"
 for workers in 2 4 8 16 32; do
   for schedule in generational async; do
@@ -40,7 +42,7 @@ for workers in 2 4 8 16 32; do
 import json, sys
 j = json.loads(sys.argv[1])
 print(f"| {j['workers']} | {j['schedule']} | {j['evaluations']} | {j['wall_s']:.2f} | {100 * j['utilisation']:.1f}% | "
-      f"{j['evaluations_per_s']:.1f} | {j['rank0_ms_per_result']:.3f} | {j['rank0_handling_cpu_ms_per_result']:.3f} | "
+      f"{100 * j['utilisation_until_last_job']:.1f}% | {j['drain_s']:.2f} | {j['evaluations_per_s']:.1f} | {j['rank0_ms_per_result']:.3f} | {j['rank0_handling_cpu_ms_per_result']:.3f} | "
       f"{j['rank0_cpu_ms_per_result']:.3f} |")
 PY
   done

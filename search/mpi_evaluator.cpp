@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <list>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -184,7 +185,12 @@ class MpiEvaluator final : public Evaluator {
   }
 
   ~MpiEvaluator() override {
-    if (!save_paths_.empty()) session_.abort_ = true;
+    if (!save_paths_.empty()) {
+      session_.abort_ = true;
+      return;
+    }
+    // Every job's result came back, so every job was received: these complete at once.
+    for (Sending& s : sending_) MPI_Wait(&s.request, MPI_STATUS_IGNORE);
   }
 
   std::size_t slots() const override { return slots_; }
@@ -195,7 +201,13 @@ class MpiEvaluator final : public Evaluator {
       const int rank = *idle_.begin();
       idle_.erase(idle_.begin());
       const nlohmann::json message{{"id", job.id}, {"seed", job.options.seed}, {"arch", to_json(job.arch)}};
-      send_bytes(message.dump(), rank, kJob);
+      // Not MPI_Send: under oversubscription a blocking send yields the core until the
+      // worker is scheduled, and rank 0 would wait on it with every job.
+      sending_.emplace_back();
+      Sending& s = sending_.back();
+      s.bytes = message.dump();
+      check(MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, rank, kJob, MPI_COMM_WORLD, &s.request),
+            "MPI_Isend");
       save_paths_[job.id] = {rank, job.options.save_path};
       return;
     }
@@ -210,6 +222,7 @@ class MpiEvaluator final : public Evaluator {
     const auto deadline = Clock::now() + timeout;
     Backoff backoff(std::chrono::microseconds(500));
     while (true) {
+      reap_sends();
       if (local_ && local_->in_flight() > 0) {
         if (auto done = local_->collect(std::chrono::milliseconds(0))) return done;
       }
@@ -223,6 +236,21 @@ class MpiEvaluator final : public Evaluator {
   }
 
  private:
+  // A job on its way to a worker: its buffer lives until MPI has sent it.
+  struct Sending {
+    std::string bytes;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+
+  // Frees the buffers of the jobs MPI has sent.
+  void reap_sends() {
+    for (auto it = sending_.begin(); it != sending_.end();) {
+      int done = 0;
+      check(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      it = done ? sending_.erase(it) : std::next(it);
+    }
+  }
+
   TrainDone receive(const MPI_Status& status) {
     const std::string bytes = receive_bytes(status);
     const std::size_t newline = bytes.find('\n');
@@ -260,6 +288,7 @@ class MpiEvaluator final : public Evaluator {
   std::set<int> idle_;  // lowest rank first, so a run hands out work in a reproducible order
   std::map<std::int64_t, std::pair<int, std::string>> save_paths_;  // in flight: id -> (rank, weights path)
   std::unique_ptr<Evaluator> local_;
+  std::list<Sending> sending_;  // a list: MPI holds pointers into each buffer while it sends
   std::size_t slots_ = 0;
 };
 
