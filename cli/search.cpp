@@ -58,8 +58,16 @@ int run_search_worker(MpiSession& mpi) {
   const SearchConfig config = parse_search_config(*text, label, std::filesystem::current_path().string());
   choose_gpu(config);
   keep_freed_memory_for_training();
-  const std::shared_ptr<const Data> data =
-      load_data(config.data, config.space.input, yaml::Value::parse_string(*text, label).get("data"));
+  // Rank 0 sends the config before it loads the data itself, so both load at once. Data that
+  // rank 0 cannot load either ends with rank 0's error and QUIT: then leave quietly; only a
+  // job for a rank without its data is this rank's own failure (it ends the MPI job).
+  std::shared_ptr<const Data> data;
+  try {
+    data = load_data(config.data, config.space.input, yaml::Value::parse_string(*text, label).get("data"));
+  } catch (const std::exception&) {
+    if (!mpi.receive_job_or_quit()) return 0;
+    throw;
+  }
   const InterruptGuard interrupt;
   mpi.serve([&data](const Architecture& arch, const TrainOptions& train_options,
                     const std::atomic<bool>* flag) {
@@ -98,8 +106,10 @@ int run_search_command(const SearchCommandOptions& options) {
     config_text = read_input_file(options.config);
   }
 
-  // 2. Everything that can be wrong with the input is found before any work starts.
+  // 2. Everything that can be wrong with the input is found before any work starts (workers
+  // load their data meanwhile; bad input here releases them).
   const BoardProfile profile = load_board_profile(config.board);
+  if (distributed) mpi->send_config(to_yaml(config));
   keep_freed_memory_for_training();
   const std::shared_ptr<const Data> data = load_data(
       config.data, config.space.input, yaml::Value::parse_string(config_text, config_label).get("data"));
@@ -124,7 +134,6 @@ int run_search_command(const SearchCommandOptions& options) {
   };
   std::unique_ptr<Evaluator> ranks;
   if (distributed) {
-    mpi->send_config(to_yaml(config));
     ranks = mpi->evaluator(config.search.coordinator_trains ? hooks.trainer : CandidateTrainer(), hooks.stop);
     hooks.evaluator = ranks.get();
   }

@@ -68,6 +68,9 @@ class MpiSession {
   // Other ranks.
   /// The config rank 0 sent; std::nullopt when rank 0 ended before sending one.
   std::optional<std::string> receive_config();
+  /// Waits for rank 0's next message: true for a job (taken, not answered), false for quit.
+  /// For a rank that cannot train (its data failed to load) to tell whether rank 0 failed too.
+  bool receive_job_or_quit();
   /// Trains what rank 0 sends (with the config's training options and the candidate's seed)
   /// until rank 0 says quit. A trainer's exception is sent back as a failed training.
   void serve(const CandidateTrainer& trainer, const TrainOptions& training, const std::atomic<bool>* stop);

@@ -22,6 +22,7 @@ void MpiSession::send_config(const std::string&) { no_mpi(); }
 std::unique_ptr<Evaluator> MpiSession::evaluator(CandidateTrainer, const std::atomic<bool>*) { no_mpi(); }
 void MpiSession::release_workers() {}
 std::optional<std::string> MpiSession::receive_config() { no_mpi(); }
+bool MpiSession::receive_job_or_quit() { no_mpi(); }
 void MpiSession::serve(const CandidateTrainer&, const TrainOptions&, const std::atomic<bool>*) { no_mpi(); }
 
 }  // namespace joules
