@@ -191,7 +191,10 @@ int run_measure(const MeasureOptions& o) {
       dyn_per.cells.push_back(number(*r.dynamic_energy_per_inference_mj));
     }
   };
-  for (const auto& r : m.rails) add(r, printable(r.name));
+  // One rail is its own total: a single row.
+  if (m.rails.size() > 1) {
+    for (const auto& r : m.rails) add(r, printable(r.name));
+  }
   add(m.total, "total " + printable(m.total.name));
   std::size_t width = 4;
   for (const std::string& n : names) width = std::max(width, n.size());

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -81,6 +83,22 @@ TEST_F(MeasureCommandTest, EveryRailAndTheTotalArePrintedAsATable) {
   EXPECT_THAT(r.out, HasSubstr("idle measured for"));
   EXPECT_THAT(r.out, HasSubstr("mean mW"));
   EXPECT_THAT(r.out, HasSubstr("dynamic mJ"));
+  EXPECT_THAT(r.out, HasSubstr("total "));
+}
+
+TEST_F(MeasureCommandTest, OneRailIsOneRowNotARailAndItsTotal) {
+  const CommandResult r = run_joules({"measure", "--sysfs-root", dir_.path().string(), "--sensor", "timer",
+                                      "--estimate-power-mw", "5000", "--idle-s", "0.2", "--", "sleep", "0.2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::size_t rows = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("mean mW") == std::string::npos && line.find(" mJ") == std::string::npos &&
+        line.rfind("  ", 0) == 0) {
+      ++rows;  // a table row: indented, not the header
+    }
+  }
+  EXPECT_EQ(rows, 1u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("total "));
 }
 
