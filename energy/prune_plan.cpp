@@ -64,19 +64,20 @@ std::vector<std::int64_t> top_filters(const std::vector<double>& norms, std::int
   return order;
 }
 
-// Criterion lost when a layer keeps `count` of its n filters: n * -ln(kept L1 mass / total L1
-// mass). For small cuts this is the removed norms over the layer's mean norm (the plain L1
+// Criterion lost when a layer keeps `count` of its n filters: n x (total L1 mass / kept L1
+// mass - 1). For small cuts this is the removed norms over the layer's mean norm (the plain L1
 // criterion, comparable between layers of different scale); as a layer nears empty it grows
-// without bound, so the greedy does not buy energy by squeezing one layer into a bottleneck of
-// a few filters (which a short fine-tuning cannot recover from). A layer of all-zero filters
-// loses nothing.
+// like 1/kept share, so the greedy does not buy energy by squeezing one layer into a
+// bottleneck of a few filters (which a short fine-tuning cannot recover from). A barrier of
+// n x -ln(kept share), which grows only logarithmically, still cut sample-26's first conv from
+// 16 filters to 3 (experiments/step-aware-pruning). A layer of all-zero filters loses nothing.
 double criterion_lost(const std::vector<double>& sorted_ascending, std::int64_t count) {
   const double total = std::accumulate(sorted_ascending.begin(), sorted_ascending.end(), 0.0);
   if (total <= 0) return 0;
   const auto removed = static_cast<std::ptrdiff_t>(sorted_ascending.size()) - count;
   const double kept = std::accumulate(sorted_ascending.begin() + removed, sorted_ascending.end(), 0.0);
   if (kept <= 0) return std::numeric_limits<double>::infinity();
-  return static_cast<double>(sorted_ascending.size()) * -std::log(kept / total);
+  return static_cast<double>(sorted_ascending.size()) * (total / kept - 1);
 }
 
 struct Search {

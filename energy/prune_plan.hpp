@@ -14,8 +14,8 @@
 // count from 1 to g - 1. A greedy takes, move after move, the layer and candidate count with
 // the most estimated network energy saved per unit of criterion lost; once that best move would
 // reach the target, the move that reaches it losing the least criterion ends the search. A layer of n filters keeping the share s
-// of its L1 mass loses n * -ln(s): for small cuts the removed norms over the layer's mean norm
-// (so layers of any scale compare), growing without bound as the layer nears empty (no
+// of its L1 mass loses n x (1/s - 1): for small cuts the removed norms over the layer's mean
+// norm (so layers of any scale compare), growing like 1/s as the layer nears empty (no
 // bottleneck of a few filters bought for energy).
 
 #include <cstddef>
@@ -55,7 +55,7 @@ struct PrunePlan {
   std::vector<std::int64_t> filters;
   std::vector<std::vector<std::int64_t>> kept;
   double energy_mj = 0;        // estimated, of the pruned network
-  double criterion_lost = 0;   // per pruned layer n * -ln(kept share of its L1 mass), summed
+  double criterion_lost = 0;   // per pruned layer n x (1 / kept share of its L1 mass - 1), summed
 
   bool operator==(const PrunePlan&) const = default;
 };
