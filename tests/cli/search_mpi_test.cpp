@@ -100,6 +100,27 @@ TEST_F(SearchMpiTest, ThreeRanksGiveTheSameEvaluationsAsOneProcess) {
   EXPECT_FALSE(front_ids(tmp.path() / "one").empty());
 }
 
+// Rank 0 sends the config before it loads the data, so the workers load theirs at the same
+// time; data none of them can load is rank 0's error alone: one line, exit 2, nothing written,
+// and the workers leave without a second message.
+TEST_F(SearchMpiTest, DataNoRankCanLoadIsOneErrorExitTwoAndNothingWritten) {
+  std::string text = read_text(std::filesystem::path(JOULES_SOURCE_DIR) / "configs/smoke.yaml");
+  const auto images = tmp.path() / "images";  // no train/ folder
+  std::filesystem::create_directories(images);
+  text.replace(text.find("kind: fashion-mnist"), 19, "kind: image-folder\n  path: " + images.string());
+  text.replace(text.find("board: jetson-nano"), 18, std::string("board: ") + JOULES_SOURCE_DIR + "/profiles/jetson-nano.yaml");
+  const auto config = tmp.path() / "bad.yaml";
+  std::ofstream(config) << text;
+  const auto out = tmp.path() / "run";
+  const CommandResult r = run_command(mpirun_, mpirun_args(3, {"search", config.string(), "--out", out.string()}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  std::size_t errors = 0;
+  for (std::size_t at = r.err.find("error: "); at != std::string::npos; at = r.err.find("error: ", at + 1)) ++errors;
+  EXPECT_EQ(errors, 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("has no train/ folder"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 // A worker's rank id from its environment (Open MPI sets OMPI_COMM_WORLD_RANK).
 int worker_pid(const std::string& rank) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
