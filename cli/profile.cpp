@@ -237,6 +237,10 @@ int run_profile_command(const ProfileCommandOptions& o) {
       fmt::print(stderr, "notice: {}: dropped a torn last line ({} bytes, from a run that was killed); its point will be "
                  "measured again\n", plan.csv.string(), plan.torn_bytes_dropped);
     }
+    if (plan.upgraded_rows > 0) {
+      fmt::print(stderr, "notice: {}: written by an earlier joules without the runtime columns; its {} rows now say "
+                 "runtime libtorch (version unknown)\n", plan.csv.string(), plan.upgraded_rows);
+    }
     if (sensor->is_estimate()) {
       fmt::print(stderr,
                  "notice: energy will be an ESTIMATE (measured time x {} mW, the timer estimate), not a measurement; "

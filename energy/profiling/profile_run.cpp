@@ -83,6 +83,32 @@ void validate(const ProfileRunOptions& options) {
 
 std::string profile_csv_header() { return layer_measurements_header() + "," + kExtraColumns; }
 
+namespace {
+
+constexpr std::string_view kRuntimeColumns = ",runtime,runtime_version";
+
+// The header a profile run wrote before it recorded the runtime (LibTorch was the only one).
+std::string header_before_runtime_columns() {
+  const std::string header = profile_csv_header();
+  return header.substr(0, header.size() - kRuntimeColumns.size());
+}
+
+// Such a CSV's text with the two columns: the new header, and "libtorch" with an unknown
+// version on every row (what those runs measured with).
+std::string with_runtime_columns(const std::string& text) {
+  std::string out = profile_csv_header() + "\n";
+  std::size_t start = text.find('\n') + 1;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    out.append(text, start, end - start);
+    out += ",libtorch,\n";
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 BoardIdentity run_identity(const PowerSensor& sensor, const Sampler& sampler, const ProfileRunOptions& options) {
   const double interval_ms = std::chrono::duration<double, std::milli>(sampler.interval()).count();
   const double window_s = window_target_s(options.protocol, sensor.update_interval());
@@ -159,7 +185,11 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
       rewrite_csv = true;
     } else {
       const std::string first = text.substr(0, text.find('\n'));
-      if (first != header) {
+      if (first == header_before_runtime_columns() && options.runtime == "libtorch") {
+        text = with_runtime_columns(text);  // a LibTorch run of the version before them
+        result.upgraded_rows = parse_layer_measurements(text, result.csv.string()).rows.size();
+        rewrite_csv = true;
+      } else if (first != header) {
         throw InputError(result.csv.string(), 1, "header",
                          "not the header of a joules profile CSV (of this version): profile into another --out directory");
       }

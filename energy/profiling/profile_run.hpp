@@ -71,6 +71,9 @@ struct ProfileRunResult {
   std::size_t measured = 0;          // in this run
   bool stopped = false;              // by hooks.stop, before the grid was done
   std::size_t torn_bytes_dropped = 0;  // of a last line without its newline
+  /// Rows of a LibTorch run made before the CSV had runtime columns, rewritten with them
+  /// ("libtorch", version unknown) so that the run resumes.
+  std::size_t upgraded_rows = 0;
   BoardIdentity identity;            // what provenance.yaml holds
 };
 

@@ -19,6 +19,7 @@
 
 #include "energy/measurements.hpp"
 #include "energy/profiling/grid.hpp"
+#include "energy/profiling/profile_run.hpp"
 #include "tests/cli/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "util/csv.hpp"
@@ -28,6 +29,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 std::string read(const std::filesystem::path& p) {
@@ -195,6 +197,38 @@ TEST_F(ProfileCommandTest, ATornLastLineIsDroppedAndMeasuredAgain) {
   EXPECT_THAT(r.err, HasSubstr(fmt::format("notice: {}: dropped a torn last line (39 bytes", csv().string())));
   EXPECT_THAT(r.out, HasSubstr(fmt::format("measured 1 point in")));
   expect_each_point_once();
+}
+
+// A LibTorch run started by the joules before the CSV recorded the runtime resumes: its rows
+// gain "libtorch" and an empty version, and only the points it lacks are measured.
+TEST_F(ProfileCommandTest, ARunFromBeforeTheRuntimeColumnsResumes) {
+  ASSERT_EQ(run_joules(args()).exit_code, 0);
+  std::string old;
+  {
+    std::istringstream lines(read(csv()));
+    std::string line;
+    int kept = 0;
+    while (std::getline(lines, line) && kept < 11) {  // the header and 10 rows, without the two columns
+      line.resize(line.rfind(','));
+      line.resize(line.rfind(','));
+      old += line + "\n";
+      ++kept;
+    }
+  }
+  std::ofstream(csv(), std::ios::binary | std::ios::trunc) << old;
+  ASSERT_THAT(old, Not(HasSubstr("runtime")));
+
+  const CommandResult r = run_joules(args());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("without the runtime columns; its 10 rows now say runtime libtorch"));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("(10 of {} were already there)", kGridPoints)));
+  expect_each_point_once();
+  const std::string text = read(csv());
+  EXPECT_THAT(text, StartsWith(profiling::profile_csv_header() + "\n"));
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);
+  for (int i = 0; i < 10 && std::getline(lines, line); ++i) EXPECT_THAT(line, ::testing::EndsWith(",libtorch,")) << i;
 }
 
 TEST_F(ProfileCommandTest, CtrlCStopsAfterTheCurrentPointWithExit130) {
