@@ -98,8 +98,10 @@ std::string percent(const std::optional<double>& fraction) {
 
 // The trained network as ONNX, from the weights the training saved (with its normalisation).
 void write_trained_onnx(const TrainCommandOptions& cli, const Architecture& arch, const TrainResult& result,
-                        const std::string& weights_path) {
-  OnnxMetadata metadata{.validation_accuracy = result.validation_accuracy, .test_accuracy = result.test_accuracy};
+                        const std::string& weights_path, const std::vector<std::string>& class_names) {
+  OnnxMetadata metadata{.validation_accuracy = result.validation_accuracy,
+                        .test_accuracy = result.test_accuracy,
+                        .class_names = class_names};
   write_onnx(cli.onnx_path, arch, read_weights_file(arch, weights_path), metadata);
 }
 
@@ -147,7 +149,7 @@ int run_train(const TrainCommandOptions& cli) {
   }
 
   const bool saved = (result.status == TrainStatus::ok || result.status == TrainStatus::truncated) && !interrupted;
-  if (!cli.onnx_path.empty() && saved) write_trained_onnx(cli, arch, result, onnx_weights);
+  if (!cli.onnx_path.empty() && saved) write_trained_onnx(cli, arch, result, onnx_weights, data->class_names());
   if (onnx_weights != cli.save_path) {
     std::error_code ignored;
     std::filesystem::remove(onnx_weights, ignored);

@@ -127,7 +127,7 @@ std::string front_svg(const std::vector<EvaluationRecord>& all, const std::vecto
 // saved by a joules without normalisation statistics give no ONNX file (it could not take raw
 // pixels), with a note.
 void write_member_onnx(const fs::path& dir, const ExportedMember& m, const BoardProfile& profile,
-                       const ExportRequest& request) {
+                       const SearchConfig& config, const ExportRequest& request) {
   const EvaluationRecord& r = m.record;
   const NetworkWeights weights = read_weights_file(r.arch, (dir / fmt::format("{}.pt", r.id)).string());
   if (weights.normalization.mean.empty()) {
@@ -139,7 +139,8 @@ void write_member_onnx(const fs::path& dir, const ExportedMember& m, const Board
                               .energy_mj = r.energy_mj,
                               .energy_band_mj = std::array<double, 2>{estimate.energy_low_mj, estimate.energy_high_mj},
                               .validation_accuracy = r.accuracy,
-                              .test_accuracy = m.test_accuracy};
+                              .test_accuracy = m.test_accuracy,
+                              .class_names = config.data.class_names};  // an image folder's; else 0..K-1
   write_onnx((dir / fmt::format("{}.onnx", r.id)).string(), r.arch, weights, metadata);
 }
 
@@ -284,7 +285,7 @@ ExportResult export_front(const ExportRequest& request) {
         fs::copy_file(request.run_dir / r.weights, weights);
         m.has_weights = true;
       }
-      if (m.has_weights) write_member_onnx(tmp, m, profile, request);
+      if (m.has_weights) write_member_onnx(tmp, m, profile, config, request);
       std::string yaml = fmt::format("# candidate {} of search {}: validation accuracy {:.4f}, {:.4g} mJ per inference on {}\n",
                                      r.id, config.name, *r.accuracy, r.energy_mj, profile.board);
       write_file_atomic(tmp / fmt::format("{}.yaml", r.id), yaml + to_yaml(r.arch));

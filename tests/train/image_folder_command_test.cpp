@@ -81,12 +81,16 @@ TEST_F(ImageFolderCommandTest, TrainReadsTheFolderAndPrintsItsClasses) {
   EXPECT_THAT(r.err, HasSubstr("decoded 30 images"));
   EXPECT_TRUE(fs::exists(dir_.path() / "data/.joules-cache"));
 
-  // The second run reads the cache.
+  // The second run reads the cache; its ONNX file names the folder's classes.
+  const fs::path onnx = dir_.path() / "tiny.onnx";
   const CommandResult again = run_joules({"train", arch, "--dataset", "image-folder", "--data", data(),
-                                          "--epochs", "3", "--batch-size", "6", "--json"});
+                                          "--epochs", "3", "--batch-size", "6", "--json", "--onnx", onnx.string()});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, HasSubstr("30 images from the cache"));
   EXPECT_EQ(nlohmann::json::parse(again.out)["test_accuracy"], j["test_accuracy"]);
+  std::ifstream in(onnx, std::ios::binary);
+  EXPECT_THAT(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()),
+              HasSubstr(R"(["blue","green","red"])"));
 }
 
 TEST_F(ImageFolderCommandTest, BadInputIsOneLineAndExitTwo) {
@@ -164,6 +168,16 @@ search:
   }
   EXPECT_GE(ok, 2);
   EXPECT_TRUE(fs::exists(run / "pareto/front.csv"));
+  // Each exported ONNX file names the folder's classes in its metadata (JSON text, as written).
+  int onnx_files = 0;
+  for (const auto& entry : fs::directory_iterator(run / "pareto")) {
+    if (entry.path().extension() != ".onnx") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    EXPECT_THAT(bytes, HasSubstr(R"(["blue","green","red"])")) << entry.path();
+    ++onnx_files;
+  }
+  EXPECT_GT(onnx_files, 0);
 
   // The space's classes must be the folder's.
   const std::string wrong = dir_.write("wrong.yaml", [&] {
