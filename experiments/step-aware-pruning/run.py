@@ -4,7 +4,7 @@
 
 What it runs (all with the joules binary, one thread per training):
 1. `joules search --out WORK/quickstart`: the quickstart search (README's first command: its
-   embedded config, Fashion-MNIST, priced on the Nano, about 5 minutes on 2 cores). Its
+   embedded config, Fashion-MNIST, priced on the Nano, about 3 minutes on 2 cores). Its
    Pareto front (`WORK/quickstart/pareto/ID.yaml` + `ID.pt`, trained by the search itself) is
    what gets pruned: every member with a prunable conv layer (--members N: the N most
    accurate of them).
