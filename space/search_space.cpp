@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 #include <tuple>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -364,6 +365,37 @@ std::vector<Architecture> SearchSpace::sample_architectures(std::size_t count, s
   for (std::size_t i = 0; i < count; ++i) {
     out.push_back(sample_architecture(rng));
     out.back().name = fmt::format("sample-{}", i + 1);
+  }
+  return out;
+}
+
+std::optional<std::vector<std::pair<Genome, Architecture>>> SearchSpace::enumerate(std::size_t limit) const {
+  std::vector<std::pair<Genome, Architecture>> out;
+  std::unordered_set<std::string> seen;
+  for (int nb = 0; nb < cardinality_[0]; ++nb) {
+    for (int nf = 0; nf < cardinality_[fc_count_gene()]; ++nf) {
+      Genome g(genome_length(), 0);
+      g[0] = nb;
+      g[fc_count_gene()] = nf;
+      std::vector<std::size_t> genes;  // the active choices, last one fastest
+      for (int b = 0; b < blocks(g); ++b) {
+        for (int f = 0; f < kBlockGenes; ++f) genes.push_back(block_gene(b, f));
+      }
+      for (int i = 0; i < fcs(g); ++i) genes.push_back(fc_gene(i));
+      genes.push_back(head_gene());
+      while (true) {
+        Architecture arch = decode(g);
+        if (seen.insert(canonical_hash_hex(arch)).second) {
+          if (out.size() == limit) return std::nullopt;
+          arch.name = fmt::format("member-{}", out.size() + 1);
+          out.emplace_back(g, std::move(arch));
+        }
+        // The next combination: increment the last gene, carrying to the ones before it.
+        std::size_t k = genes.size();
+        while (k > 0 && ++g[genes[k - 1]] == cardinality_[genes[k - 1]]) g[genes[--k]] = 0;
+        if (k == 0) break;
+      }
+    }
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <optional>
 #include <vector>
 
 #include "space/architecture.hpp"
@@ -113,6 +114,13 @@ class SearchSpace {
   /// (the same on every machine), named "sample-1", "sample-2", ...; repeats are possible in
   /// small spaces, as in the search's random sampling.
   std::vector<Architecture> sample_architectures(std::size_t count, std::uint64_t seed) const;
+
+  /// Every distinct architecture of the space (equal canonical hashes are one), each with the
+  /// first genome that decodes to it, walking block and fc counts ascending and the active
+  /// choices in mixed radix (inactive genes 0); named "member-1", "member-2", ... in that
+  /// order, which is the same on every machine. std::nullopt as soon as more than `limit`
+  /// are found (a space too large to list).
+  std::optional<std::vector<std::pair<Genome, Architecture>>> enumerate(std::size_t limit) const;
 
  private:
   std::size_t block_gene(int block, int field) const { return 1 + block * kBlockGenes + field; }

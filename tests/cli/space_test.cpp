@@ -1,10 +1,12 @@
-// joules space sample and joules profile --grid-from, as a user runs them.
+// joules space sample, joules space enumerate and joules profile --grid-from, as a user runs them.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/cli/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -43,6 +45,33 @@ TEST(SpaceCommandTest, SampleRefusesADirectoryWithFilesInIt) {
   EXPECT_THAT(r.err, HasSubstr("error: command line: --out:"));
   EXPECT_THAT(r.err, HasSubstr("is not an empty directory"));
   EXPECT_TRUE(fs::exists(tmp.path() / "mine.txt"));
+}
+
+TEST(SpaceCommandTest, EnumerateCountsAndWritesEveryArchitectureOfTheTableSpace) {
+  testing::TempDir tmp;
+  const std::string table = std::string(JOULES_SOURCE_DIR) + "/configs/spaces/table.yaml";
+  const testing::CommandResult count = testing::run_joules({"space", "enumerate", table, "--json"});
+  ASSERT_EQ(count.exit_code, 0) << count.err;
+  const int n = nlohmann::json::parse(count.out)["architectures"].get<int>();
+  EXPECT_GE(n, 1000);
+  EXPECT_LE(n, 3000);
+  const fs::path out = tmp.path() / "members";
+  const testing::CommandResult written = testing::run_joules({"space", "enumerate", table, "--out", out.string()});
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  EXPECT_THAT(written.out, HasSubstr(std::to_string(n) + " distinct architectures"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), n);
+  EXPECT_EQ(testing::run_joules({"inspect", (out / ("member-" + std::to_string(n) + ".yaml")).string()}).exit_code, 0);
+}
+
+TEST(SpaceCommandTest, EnumerateRefusesASpaceAboveTheLimitAndWritesNothing) {
+  testing::TempDir tmp;
+  const fs::path out = tmp.path() / "members";
+  const testing::CommandResult r =
+      testing::run_joules({"space", "enumerate", kConfig, "--limit", "50", "--out", out.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("error: command line: --limit: the space of"));
+  EXPECT_THAT(r.err, HasSubstr("holds more than 50 architectures"));
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST(SpaceCommandTest, ProfileGridFromNeedsExactlyOneGridAndEnoughPoints) {

@@ -248,4 +248,57 @@ TEST(SearchSpaceLimitsTest, AChoiceListLongerThanTheLimitIsRefusedWithItsLine) {
 }
 
 }  // namespace
+// Every architecture once, in a space small enough to count by hand.
+TEST(SearchSpaceEnumerateTest, ListsEveryDistinctArchitectureOnceInAFixedOrder) {
+  const SearchSpace space(parse_search_space(yaml::Value::parse_string(R"(input: [1, 8, 8]
+classes: 3
+conv_blocks:
+  count: {min: 1, max: 1}
+  filters: [4, 8]
+  kernel: [3]
+  stride: [1]
+  separable: [false]
+  batch_norm: [false]
+  pool: [none, max]
+fc_layers:
+  count: {min: 0, max: 1}
+  units: [16]
+global_pool: [false]
+)", "tiny.yaml")));
+  const auto members = space.enumerate(100);
+  ASSERT_TRUE(members.has_value());
+  // 2 filters x 2 pools x (no hidden fc, or one of 16 units).
+  ASSERT_EQ(members->size(), 8u);
+  std::set<std::string> hashes;
+  for (std::size_t i = 0; i < members->size(); ++i) {
+    const auto& [genome, arch] = (*members)[i];
+    EXPECT_EQ(arch.name, "member-" + std::to_string(i + 1));
+    EXPECT_EQ(canonical_hash_hex(space.decode(genome)), canonical_hash_hex(arch));
+    hashes.insert(canonical_hash_hex(arch));
+  }
+  EXPECT_EQ(hashes.size(), 8u);
+  // The first member: counts and choices at their first values.
+  EXPECT_EQ(std::get<ConvLayer>(members->front().second.layers[0]).filters, 4);
+  EXPECT_EQ(members->front().second.layers.size(), 2u);  // conv, classifier
+  EXPECT_FALSE(space.enumerate(7).has_value()) << "more than the limit";
+  ASSERT_TRUE(space.enumerate(8).has_value());
+}
+
+// Every member of a sample is in the list: nothing the search can reach is left out.
+TEST(SearchSpaceEnumerateTest, TheBenchmarkSpaceHoldsOneToThreeThousandAndEverySampleIsListed) {
+  const SearchSpace space(load_search_space(std::string(JOULES_SOURCE_DIR) + "/configs/spaces/table.yaml"));
+  const auto members = space.enumerate(100000);
+  ASSERT_TRUE(members.has_value());
+  EXPECT_GE(members->size(), 1000u);
+  EXPECT_LE(members->size(), 3000u);
+  std::set<std::string> listed;
+  for (const auto& [genome, arch] : *members) listed.insert(canonical_hash_hex(arch));
+  EXPECT_EQ(listed.size(), members->size());
+  Rng rng(3);
+  for (int i = 0; i < 2000; ++i) {
+    const Architecture a = space.sample_architecture(rng);
+    EXPECT_TRUE(listed.contains(canonical_hash_hex(a))) << to_yaml(a);
+  }
+}
+
 }  // namespace joules
