@@ -185,17 +185,17 @@ ProfileRunResult run_profile(const ProfileGrid& grid, PowerSensor& sensor, const
       rewrite_csv = true;
     } else {
       const std::string first = text.substr(0, text.find('\n'));
-      if (first == header_before_runtime_columns() && options.runtime == "libtorch") {
+      const bool upgrade = first == header_before_runtime_columns() && options.runtime == "libtorch";
+      if (upgrade) {
         text = with_runtime_columns(text);  // a LibTorch run of the version before them
-        result.upgraded_rows = parse_layer_measurements(text, result.csv.string()).rows.size();
         rewrite_csv = true;
       } else if (first != header) {
         throw InputError(result.csv.string(), 1, "header",
                          "not the header of a joules profile CSV (of this version): profile into another --out directory");
       }
-      for (const LayerMeasurement& m : parse_layer_measurements(text, result.csv.string()).rows) {
-        measured.insert(point_key(m.input, m.layer));
-      }
+      const std::vector<LayerMeasurement> rows = parse_layer_measurements(text, result.csv.string()).rows;
+      for (const LayerMeasurement& m : rows) measured.insert(point_key(m.input, m.layer));
+      if (upgrade) result.upgraded_rows = rows.size();
     }
     repaired = std::move(text);
   }
