@@ -24,9 +24,15 @@ void print_search_header(const SearchConfig& config, const BoardProfile& profile
              config.training.train_samples > 0 ? config.training.train_samples : data.train_size());
   std::string objectives;
   for (Objective o : s.objectives) objectives += (objectives.empty() ? "" : ", ") + std::string(to_string(o));
-  fmt::print(out, "  search  {} over {}: {} candidates x {} generations, {} jobs x {} threads, seed {}\n",
-             to_string(s.algorithm), objectives, s.population, s.generations + 1, s.jobs, config.training.threads,
-             config.seed);
+  if (s.algorithm == Algorithm::exhaustive) {
+    const std::size_t members = SearchSpace(config.space).enumerate(kExhaustiveLimit).value().size();
+    fmt::print(out, "  search  exhaustive over {}: every one of the space's {} members, {} per batch, {} jobs x {} threads\n",
+               objectives, members, s.population, s.jobs, config.training.threads);
+  } else {
+    fmt::print(out, "  search  {} over {}: {} candidates x {} generations, {} jobs x {} threads, seed {}\n",
+               to_string(s.algorithm), objectives, s.population, s.generations + 1, s.jobs, config.training.threads,
+               config.seed);
+  }
   fmt::print(out, "  run     {}\n", run.path().string());
   if (resumed) fmt::print(out, "          {} evaluations already logged\n", run.previous_evaluations().size());
   if (run.repaired_bytes() > 0) {

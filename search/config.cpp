@@ -1,6 +1,7 @@
 #include "search/config.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -24,7 +25,8 @@ constexpr EnumNames<Objective, 6> kObjectiveNames{{{Objective::accuracy, "accura
                                                     {Objective::params, "params"},
                                                     {Objective::macs, "macs"},
                                                     {Objective::split_energy, "split_energy"}}};
-constexpr EnumNames<Algorithm, 2> kAlgorithmNames{{{Algorithm::nsga2, "nsga2"}, {Algorithm::random, "random"}}};
+constexpr EnumNames<Algorithm, 3> kAlgorithmNames{
+    {{Algorithm::nsga2, "nsga2"}, {Algorithm::random, "random"}, {Algorithm::exhaustive, "exhaustive"}}};
 constexpr EnumNames<Schedule, 2> kScheduleNames{
     {{Schedule::generational, "generational"}, {Schedule::async, "async"}}};
 
@@ -81,7 +83,7 @@ SearchOptions read_search(const yaml::Value& node) {
   if (!node.defined()) return o;
   node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate",
                   "extrapolation", "split", "schedule", "evaluations",
-                  "coordinator_trains"});
+                  "coordinator_trains", "fidelity"});
   if (const yaml::Value split = node.get("split"); split.defined()) o.split = read_split_link(split);
   if (node.get("algorithm").defined()) {
     o.algorithm = node.get("algorithm").as_enum(kAlgorithmNames);
@@ -115,11 +117,34 @@ SearchOptions read_search(const yaml::Value& node) {
   if (node.get("schedule").defined()) {
     o.schedule = node.get("schedule").as_enum(kScheduleNames);
     if (o.schedule == Schedule::async && o.algorithm != Algorithm::nsga2) {
-      node.get("schedule").fail("async is a schedule of NSGA-II; algorithm random runs generational");
+      node.get("schedule").fail(fmt::format("async is a schedule of NSGA-II; algorithm {} runs generational", to_string(o.algorithm)));
     }
   }
   if (node.get("evaluations").defined()) o.evaluations = node.get("evaluations").as_int(1, 100000000);
   if (node.get("coordinator_trains").defined()) o.coordinator_trains = node.get("coordinator_trains").as_bool();
+  if (const yaml::Value f = node.get("fidelity"); f.defined()) {
+    if (!f.is_map()) f.fail("expected {levels: [0.25, 0.5, 1], promote: 0.5}");
+    f.allow_keys({"levels", "promote"});
+    FidelityOptions fidelity;
+    if (const yaml::Value levels = f.get("levels"); levels.defined()) {
+      if (!levels.is_sequence() || levels.size() < 2) levels.fail("expected at least two levels, e.g. [0.25, 0.5, 1]");
+      fidelity.levels.clear();
+      for (std::size_t i = 0; i < levels.size(); ++i) {
+        const double level = levels.at(i).as_double(1e-6, 1.0);
+        if (!fidelity.levels.empty() && level <= fidelity.levels.back()) {
+          levels.at(i).fail("levels must increase");
+        }
+        fidelity.levels.push_back(level);
+      }
+      if (fidelity.levels.back() != 1.0) levels.at(levels.size() - 1).fail("the last level must be 1 (the whole training)");
+    }
+    if (f.get("promote").defined()) fidelity.promote = f.get("promote").as_double(1e-6, 1.0);
+    if (o.schedule == Schedule::async || o.algorithm == Algorithm::exhaustive) {
+      f.fail(fmt::format("successive halving runs inside a generation: not with {}",
+                         o.schedule == Schedule::async ? "schedule: async" : "algorithm: exhaustive"));
+    }
+    o.fidelity = fidelity;
+  }
   return o;
 }
 
@@ -182,6 +207,18 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
   }
   if (c.search.budgets.latency_ms && !latency) {
     search.get("budgets").get("latency_ms").fail("the board profile " + c.board + " has no latency model");
+  }
+  if (c.search.fidelity && c.training.train_samples <= 0) {
+    search.get("fidelity").fail("needs training.train_samples: the levels are shares of it");
+  }
+  if (c.search.fidelity && std::llround(c.search.fidelity->levels.front() *
+                                        static_cast<double>(c.training.train_samples)) < 1) {
+    search.get("fidelity").get("levels").fail("the first level trains on no sample of training.train_samples");
+  }
+  if (c.search.algorithm == Algorithm::exhaustive && !SearchSpace(c.space).enumerate(kExhaustiveLimit)) {
+    search.get("algorithm").fail(fmt::format("exhaustive: the space has more than {} distinct architectures "
+                                             "(joules space enumerate counts them); narrow it",
+                                             kExhaustiveLimit));
   }
   return c;
 }
@@ -259,6 +296,11 @@ std::string to_yaml(const SearchConfig& c) {
   out += fmt::format("  schedule: {}\n", to_string(s.schedule));
   if (s.evaluations > 0) out += fmt::format("  evaluations: {}\n", s.evaluations);
   out += fmt::format("  coordinator_trains: {}\n", s.coordinator_trains);
+  if (s.fidelity) {
+    std::string levels;
+    for (double l : s.fidelity->levels) levels += (levels.empty() ? "" : ", ") + fmt::format("{}", l);
+    out += fmt::format("  fidelity: {{levels: [{}], promote: {}}}\n", levels, s.fidelity->promote);
+  }
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;
 }

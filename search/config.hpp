@@ -16,7 +16,11 @@ namespace joules {
 
 /// split_energy: the best split's total energy for the link of `search.split` (energy/split.hpp).
 enum class Objective { accuracy, energy, latency, params, macs, split_energy };
-enum class Algorithm { nsga2, random };
+/// exhaustive: every member of the space (SearchSpace::enumerate, at most 100,000), in its
+/// fixed order, in batches of `population` (`generations` is ignored): builds a tabular
+/// benchmark with the run directory's logging and resume.
+enum class Algorithm { nsga2, random, exhaustive };
+inline constexpr std::size_t kExhaustiveLimit = 100000;
 /// search.schedule: generational (a barrier per generation; the same evaluations for a seed
 /// whatever the jobs or ranks) or async (steady state: a child bred whenever a worker is free).
 enum class Schedule { generational, async };
@@ -39,6 +43,18 @@ struct Budgets {
 /// search.extrapolation: "allow", "warn" (default), "reject".
 enum class Extrapolation { allow, warn, reject };
 std::string_view to_string(Extrapolation policy);
+
+/// search.fidelity: successive halving inside each generation. Every new candidate is trained
+/// on levels[0] x training.train_samples samples; the best `promote` share of those trained at
+/// a level (by non-dominated rank, then crowding) is trained again, from scratch, at the next;
+/// the last level is 1 (the config's training). A candidate's record holds the accuracy of the
+/// highest level it reached, that level as `fidelity`, and the seconds of all its trainings.
+struct FidelityOptions {
+  std::vector<double> levels{0.25, 0.5, 1.0};
+  double promote = 0.5;
+
+  bool operator==(const FidelityOptions&) const = default;
+};
 
 struct SearchOptions {
   Algorithm algorithm = Algorithm::nsga2;
@@ -66,6 +82,9 @@ struct SearchOptions {
   Schedule schedule = Schedule::generational;
   /// async: candidates bred in all; 0 means population x (generations + 1).
   std::size_t evaluations = 0;
+  /// Successive halving (generational nsga2 and random only); none: every candidate gets the
+  /// whole training.
+  std::optional<FidelityOptions> fidelity;
   /// Under MPI, rank 0 also trains (one candidate at a time) besides coordinating.
   bool coordinator_trains = false;
 

@@ -51,6 +51,7 @@ nlohmann::json to_json(const EvaluationRecord& r) {
                       {"train_seconds", r.train_seconds}};
   if (r.latency_ms) j["latency_ms"] = *r.latency_ms;
   if (r.split_energy_mj) j["split_energy_mj"] = *r.split_energy_mj;
+  if (r.fidelity) j["fidelity"] = *r.fidelity;
   j["energy_band_mj"] = {r.energy_low_mj, r.energy_high_mj};
   if (r.latency_low_ms && r.latency_high_ms) j["latency_band_ms"] = {*r.latency_low_ms, *r.latency_high_ms};
   j["extrapolated"] = r.extrapolated;
@@ -101,6 +102,7 @@ EvaluationRecord evaluation_from_json(const nlohmann::json& j) {
     r.train_seconds = need("train_seconds").get<double>();
     if (j.contains("latency_ms")) r.latency_ms = j.at("latency_ms").get<double>();
     if (j.contains("split_energy_mj")) r.split_energy_mj = j.at("split_energy_mj").get<double>();
+    if (j.contains("fidelity")) r.fidelity = j.at("fidelity").get<double>();
     // Coverage fields: absent from logs written before they existed.
     if (j.contains("energy_band_mj")) {
       const auto band = j.at("energy_band_mj").get<std::vector<double>>();

@@ -38,7 +38,11 @@ struct EvaluationRecord {
   double extrapolation_factor = 1;             // worst value / range end over the warnings (>= 1)
   std::int64_t macs = 0;
   std::int64_t params = 0;
+  /// Seconds spent training it: with search.fidelity, the sum over every fidelity it was trained at.
   double train_seconds = 0;
+  /// With search.fidelity: the highest fidelity it was trained at (its accuracy's), a share of
+  /// training.train_samples; absent otherwise (every candidate gets the whole training).
+  std::optional<double> fidelity;
   std::string error;         // why it failed or is infeasible; empty when ok
   std::string weights;       // weights file relative to the run directory; empty if none
 

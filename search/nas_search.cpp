@@ -123,6 +123,8 @@ class Driver {
     });
     if (config_.search.algorithm == Algorithm::random) {
       run_random();
+    } else if (config_.search.algorithm == Algorithm::exhaustive) {
+      run_exhaustive();
     } else if (config_.search.schedule == Schedule::async) {
       run_async();
     } else {
@@ -222,6 +224,27 @@ class Driver {
     }
   }
 
+  // Every member of the space in enumerate()'s order, `population` per batch; a batch is a
+  // generation (checkpointed), so a resume goes on with the first unfinished one.
+  void run_exhaustive() {
+    const std::optional<std::vector<std::pair<Genome, Architecture>>> members = space_.enumerate(kExhaustiveLimit);
+    if (!members) throw std::logic_error("run_search: exhaustive over a space larger than the config check allows");
+    const std::size_t per_batch = config_.search.population;
+    const std::size_t batches = (members->size() + per_batch - 1) / per_batch;
+    last_generation_ = batches == 0 ? 0 : batches - 1;
+    checkpoint_for(Algorithm::exhaustive);
+    while (summary_.generations_done < batches) {
+      std::vector<Genome> batch;
+      const std::size_t first = summary_.generations_done * per_batch;
+      for (std::size_t i = first; i < std::min(members->size(), first + per_batch); ++i) {
+        batch.push_back((*members)[i].first);
+      }
+      if (!evaluate(batch, summary_.generations_done)) return;
+      ++summary_.generations_done;
+      write_checkpoint({}, summary_.generations_done >= batches);
+    }
+  }
+
   // Steady-state NSGA-II: a child whenever a slot is free, each result told as it arrives. The
   // checkpoint holds the optimizer, the candidates in flight and how many log lines it has
   // told; a resume tells the lines logged after it (their genomes re-encoded from the logged
@@ -291,7 +314,7 @@ class Driver {
     };
     const auto submit = [&](Genome genome, EvaluationRecord r) {
       flying_hashes.insert(r.hash);
-      evaluator_->submit(job_for(r));
+      evaluator_->submit(job_for(r, 1.0));
       const std::int64_t id = r.id;
       flying.emplace(id, std::pair{std::move(genome), std::move(r)});
       ++running_;
@@ -423,8 +446,12 @@ class Driver {
 
   std::string weights_file(std::int64_t id) const { return fmt::format("weights/{}.pt", id); }
 
-  TrainJob job_for(const EvaluationRecord& r) const {
+  TrainJob job_for(const EvaluationRecord& r, double level) const {
     TrainJob job{.id = r.id, .arch = r.arch, .options = config_.training};
+    if (level < 1.0) {
+      job.options.train_samples =
+          std::max<std::int64_t>(1, std::llround(level * static_cast<double>(config_.training.train_samples)));
+    }
     job.options.seed = candidate_seed(config_.training.seed, r.hash);
     job.options.evaluate_test = false;
     job.options.save_path = (run_.path() / weights_file(r.id)).string();
@@ -469,6 +496,7 @@ class Driver {
   std::optional<std::vector<Evaluation>> evaluate(const std::vector<Genome>& batch, std::size_t generation) {
     std::vector<std::string> hashes;
     std::deque<EvaluationRecord> to_train;
+    std::vector<std::string> logged_here;  // new in this generation and logged before a resume
     {
       std::lock_guard lock(mutex_);
       generation_ = generation;
@@ -488,6 +516,7 @@ class Driver {
       // its candidates the ids they had before the interruption.
       if (it != known_.end()) {
         next_id_ = std::max(next_id_, it->second.id + 1);
+        if (it->second.status != EvaluationStatus::infeasible) logged_here.push_back(hash);
         continue;
       }
       EvaluationRecord r = price(arch, hash, generation, next_id_++);
@@ -498,21 +527,41 @@ class Driver {
         to_train.push_back(std::move(r));
       }
     }
+
+    if (config_.search.fidelity) {
+      if (!halve(std::move(to_train), logged_here)) return std::nullopt;
+    } else {
+      // Results are logged as they arrive, in any order; ids were given above.
+      train_all(std::move(to_train), 1.0, [&](EvaluationRecord&& r) { log(r); });
+      if (stopping()) {
+        summary_.interrupted = true;
+        return std::nullopt;
+      }
+    }
+    std::vector<Evaluation> results;
+    std::lock_guard lock(mutex_);
+    for (const std::string& hash : hashes) results.push_back(to_evaluation(known_.at(hash)));
+    return results;
+  }
+
+  // Trains every record at `level` (a share of training.train_samples; 1: the config's
+  // training) on the evaluator, handing each finished one to `done` as it arrives. Stopped
+  // mid-training, a result that is not ok is dropped (trained again on resume). An I/O
+  // failure of the run's own files (weights, log) throws out of here: no training starts after
+  // it and nothing more is appended (a log torn by a full disk must stay its last line).
+  void train_all(std::deque<EvaluationRecord> to_train, double level,
+                 const std::function<void(EvaluationRecord&&)>& done) {
     {
       std::lock_guard lock(mutex_);
       planned_ = to_train.size();
     }
     report();
-
-    // Results are logged as they arrive, in any order; ids were given above. An I/O failure of
-    // the run's own files (weights, log) throws out of here: no training starts after it and
-    // nothing more is appended (a log torn by a full disk must stay its last line).
     std::map<std::int64_t, EvaluationRecord> flying;
     const auto fill = [&] {
       while (!stopping() && !to_train.empty() && evaluator_->in_flight() < evaluator_->slots()) {
         EvaluationRecord r = std::move(to_train.front());
         to_train.pop_front();
-        evaluator_->submit(job_for(r));
+        evaluator_->submit(job_for(r, level));
         const std::int64_t id = r.id;
         flying.emplace(id, std::move(r));
         ++running_;
@@ -521,37 +570,134 @@ class Driver {
     fill();
     report();
     while (evaluator_->in_flight() > 0) {
-      std::optional<TrainDone> done = evaluator_->collect(kCollectTimeout);
-      if (!done) continue;
+      std::optional<TrainDone> done_training = evaluator_->collect(kCollectTimeout);
+      if (!done_training) continue;
       const auto arrived = Clock::now();
       const double arrived_cpu_s = thread_cpu_seconds();
       --running_;
       ++summary_.results;
-      auto node = flying.extract(done->id);
-      if (node.empty()) throw std::logic_error(fmt::format("an evaluator returned candidate {}, never sent", done->id));
+      auto node = flying.extract(done_training->id);
+      if (node.empty()) {
+        throw std::logic_error(fmt::format("an evaluator returned candidate {}, never sent", done_training->id));
+      }
       EvaluationRecord& r = node.mapped();
-      complete(r, done->result);
+      complete(r, done_training->result);
       // Stopped mid-training: not an evaluation; trained again on resume.
       if (!stopping() || r.status == EvaluationStatus::ok) {
-        log(r);
         ++summary_.trained;
         train_seconds_total_ += r.train_seconds;
-        std::lock_guard lock(mutex_);
-        --planned_;
+        {
+          std::lock_guard lock(mutex_);
+          --planned_;
+        }
+        done(std::move(r));
       }
       fill();
       summary_.handling_seconds += std::chrono::duration<double>(Clock::now() - arrived).count();
       summary_.handling_cpu_seconds += thread_cpu_seconds() - arrived_cpu_s;
       report();
     }
-    if (stopping()) {
-      summary_.interrupted = true;
-      return std::nullopt;
+  }
+
+  // Successive halving over a generation's new candidates (search.fidelity): every one trained
+  // at the first level, the best `promote` share of each level (non-dominated rank, then
+  // crowding, on the config's objectives) again at the next. Every training goes to
+  // rungs.jsonl first, so a resumed generation takes the trainings it had from there and makes
+  // the same promotions; a candidate is logged once, when it is not promoted further.
+  // `logged_here`: candidates of this generation logged before a resume (their trainings are
+  // in the rungs). False when stopped.
+  bool halve(std::deque<EvaluationRecord> fresh, const std::vector<std::string>& logged_here) {
+    const FidelityOptions& f = *config_.search.fidelity;
+    if (!rungs_loaded_) {
+      for (const EvaluationRecord& r : run_.previous_rungs()) {
+        if (r.fidelity) rungs_[{r.hash, *r.fidelity}] = r;
+      }
+      rungs_loaded_ = true;
     }
-    std::vector<Evaluation> results;
-    std::lock_guard lock(mutex_);
-    for (const std::string& hash : hashes) results.push_back(to_evaluation(known_.at(hash)));
-    return results;
+    const std::unordered_set<std::string> logged(logged_here.begin(), logged_here.end());
+    // The candidates as priced (rung records carry the same fields); logged ones from the rungs.
+    std::vector<EvaluationRecord> candidates(fresh.begin(), fresh.end());
+    for (const std::string& hash : logged_here) {
+      const auto it = std::find_if(rungs_.begin(), rungs_.end(), [&](const auto& e) { return e.first.first == hash; });
+      if (it == rungs_.end()) continue;  // no rung on record (rungs.jsonl removed): it stays as logged
+      EvaluationRecord r = it->second;
+      r.fidelity.reset();
+      candidates.push_back(std::move(r));
+    }
+    std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    std::unordered_map<std::string, double> seconds;  // over the levels trained so far
+    for (std::size_t k = 0; k < f.levels.size() && !candidates.empty(); ++k) {
+      const double level = f.levels[k];
+      std::map<std::int64_t, EvaluationRecord> results;
+      std::deque<EvaluationRecord> to_train;
+      for (const EvaluationRecord& c : candidates) {
+        if (const auto it = rungs_.find({c.hash, level}); it != rungs_.end()) {
+          results.emplace(c.id, it->second);
+        } else {
+          to_train.push_back(c);
+        }
+      }
+      train_all(std::move(to_train), level, [&](EvaluationRecord&& r) {
+        r.fidelity = level;
+        run_.append_rung(r);
+        rungs_[{r.hash, level}] = r;
+        results.emplace(r.id, std::move(r));
+      });
+      if (stopping()) {
+        summary_.interrupted = true;
+        return false;
+      }
+      // Promote the best share of the ok ones; the rest end here.
+      std::vector<const EvaluationRecord*> ok;
+      for (auto& [id, r] : results) {
+        seconds[r.hash] += r.train_seconds;
+        if (r.status == EvaluationStatus::ok) ok.push_back(&r);
+      }
+      std::unordered_set<std::string> promoted;
+      if (k + 1 < f.levels.size()) {
+        const auto share = static_cast<std::size_t>(std::ceil(f.promote * static_cast<double>(ok.size()) - 1e-9));
+        for (std::size_t i : best_share(ok, share)) promoted.insert(ok[i]->hash);
+      }
+      std::vector<EvaluationRecord> next;
+      for (auto& [id, r] : results) {
+        if (promoted.contains(r.hash)) {
+          next.push_back(candidates_by_id(candidates, id));
+          continue;
+        }
+        if (logged.contains(r.hash)) continue;
+        EvaluationRecord final_record = r;
+        final_record.train_seconds = seconds[r.hash];
+        log(final_record);
+      }
+      candidates = std::move(next);
+    }
+    return true;
+  }
+
+  static EvaluationRecord candidates_by_id(const std::vector<EvaluationRecord>& candidates, std::int64_t id) {
+    for (const EvaluationRecord& c : candidates) {
+      if (c.id == id) return c;
+    }
+    throw std::logic_error("successive halving: a result without its candidate");
+  }
+
+  // Indices of the `share` best records by non-dominated rank, then crowding distance (larger
+  // first), then id: the same choice on every run.
+  std::vector<std::size_t> best_share(const std::vector<const EvaluationRecord*>& records, std::size_t share) const {
+    ObjectiveMatrix points;
+    for (const EvaluationRecord* r : records) points.push_back(minimised_objectives(*r, config_.search.objectives));
+    const NonDominatedFronts fronts = non_dominated_sort(points);
+    std::vector<std::size_t> order;
+    for (const std::vector<std::size_t>& front : fronts.fronts) {
+      const std::vector<double> crowding = crowding_distance(points, front);
+      std::vector<std::size_t> by_crowding(front.size());
+      for (std::size_t i = 0; i < front.size(); ++i) by_crowding[i] = i;
+      std::stable_sort(by_crowding.begin(), by_crowding.end(),
+                       [&](std::size_t a, std::size_t b) { return crowding[a] > crowding[b]; });
+      for (std::size_t i : by_crowding) order.push_back(front[i]);
+    }
+    order.resize(std::min(share, order.size()));
+    return order;
   }
 
   void report() {
@@ -560,7 +706,7 @@ class Driver {
     {
       std::lock_guard lock(mutex_);
       p.generation = generation_;
-      p.generations = config_.search.generations;
+      p.generations = last_generation_;
       p.evaluated = evaluated_;
       p.running = running_;
       p.planned = planned_;
@@ -579,8 +725,7 @@ class Driver {
                 ? static_cast<double>(planned_)
                 : static_cast<double>(planned_) +
                       static_cast<double>(config_.search.population) *
-                          static_cast<double>(config_.search.generations -
-                                              std::min(generation_, config_.search.generations));
+                          static_cast<double>(last_generation_ - std::min(generation_, last_generation_));
         p.eta_s = remaining * per_training / static_cast<double>(evaluator_->slots());
       }
     }
@@ -604,11 +749,15 @@ class Driver {
   std::unordered_map<std::string, EvaluationRecord> known_;
   std::int64_t next_id_ = 0;
   std::size_t generation_ = 0;
+  std::size_t last_generation_ = config_.search.generations;  // the last generation (or batch)
   std::size_t evaluated_ = 0;
   std::size_t logged_ = 0;  // lines in the log
   std::size_t planned_ = 0;
   double train_seconds_total_ = 0;
   SearchSummary summary_;
+  // search.fidelity: every training by (hash, level), from rungs.jsonl and this process.
+  std::map<std::pair<std::string, double>, EvaluationRecord> rungs_;
+  bool rungs_loaded_ = false;
 
   std::atomic<std::size_t> running_{0};
   std::mutex report_mutex_;  // serialises on_progress calls

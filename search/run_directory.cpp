@@ -140,10 +140,21 @@ RunDirectory RunDirectory::resume(const std::filesystem::path& dir) {
     run.repaired_bytes_ = log.total_bytes - log.good_bytes;
   }
   run.previous_ = std::move(log.records);
+  // The rungs are a cache of trainings: a torn last line is cut off like the log's (that
+  // training is done again).
+  ParsedLog rungs = parse_log(run.rungs_path());
+  if (rungs.good_bytes < rungs.total_bytes) std::filesystem::resize_file(run.rungs_path(), rungs.good_bytes);
+  run.previous_rungs_ = std::move(rungs.records);
   const std::string text = read_text(run.evaluations_path());
   run.log_digest_.update(text);
   run.log_bytes_ = text.size();
   return run;
+}
+
+void RunDirectory::append_rung(const EvaluationRecord& record) {
+  const std::string line = to_json(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::lock_guard lock(*append_mutex_);
+  append_line_durable(rungs_path(), line);
 }
 
 void RunDirectory::append(const EvaluationRecord& record) {

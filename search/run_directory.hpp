@@ -46,11 +46,18 @@ class RunDirectory {
   std::filesystem::path checkpoint_path() const { return dir_ / "checkpoint.json"; }
   std::filesystem::path pareto_path() const { return dir_ / "pareto"; }
   std::filesystem::path weights_path() const { return dir_ / "weights"; }
+  /// search.fidelity: every training at every fidelity (a record each, its `fidelity` set), so
+  /// that a resumed generation replays its promotions without training anything again.
+  std::filesystem::path rungs_path() const { return dir_ / "rungs.jsonl"; }
 
   /// The evaluations found by resume() (empty for a new run).
   const std::vector<EvaluationRecord>& previous_evaluations() const { return previous_; }
   /// Bytes cut off a torn last line by resume(); 0 when the log was intact.
   std::size_t repaired_bytes() const { return repaired_bytes_; }
+  /// The rung trainings found by resume() (search.fidelity; empty for a new run).
+  const std::vector<EvaluationRecord>& previous_rungs() const { return previous_rungs_; }
+  /// Appends one rung training to rungs.jsonl and flushes it. Thread-safe.
+  void append_rung(const EvaluationRecord& record);
 
   /// Appends one evaluation and flushes it to disk. Thread-safe.
   void append(const EvaluationRecord& record);
@@ -69,6 +76,7 @@ class RunDirectory {
   std::optional<DirectoryLock> lock_;
   std::unique_ptr<std::mutex> append_mutex_;
   std::vector<EvaluationRecord> previous_;
+  std::vector<EvaluationRecord> previous_rungs_;
   std::size_t repaired_bytes_ = 0;
   // The log's digest and length, kept up to date by append() so that a checkpoint costs the
   // same whatever the log's length (a search of thousands of results checkpoints often);

@@ -20,6 +20,7 @@
 #include "energy/split.hpp"
 #include "search/compare.hpp"
 #include "search/export.hpp"
+#include "search/pareto.hpp"
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -69,6 +70,7 @@ class FakeTrainer {
     {
       std::lock_guard lock(mutex_);
       ++calls_[hash];
+      ++trainings_[{hash, options.train_samples}];
       ++total_;
       if (stop_after_ > 0 && total_ >= stop_after_) stop_flag_.store(true);
     }
@@ -97,6 +99,11 @@ class FakeTrainer {
     std::lock_guard lock(mutex_);
     return calls_;
   }
+  // Trainings by (hash, train_samples).
+  std::map<std::pair<std::string, std::int64_t>, int> trainings() const {
+    std::lock_guard lock(mutex_);
+    return trainings_;
+  }
   void stop_after(int n) { stop_after_ = n; }
   void fail_hashes_starting_with(std::string prefix) { fail_hash_prefix_ = std::move(prefix); }
   std::atomic<bool> stop_flag_{false};
@@ -104,6 +111,7 @@ class FakeTrainer {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, int> calls_;
+  std::map<std::pair<std::string, std::int64_t>, int> trainings_;
   int total_ = 0;
   int stop_after_ = 0;
   std::optional<std::string> fail_hash_prefix_;
@@ -797,6 +805,195 @@ TEST(SearchConfigTest, SplitEnergyNeedsAValidLink) {
   EXPECT_THAT(message(config_text("  objectives: [accuracy, split_energy]\n  split: {uplink_mbps: -2, radio_mw: 900}")),
               HasSubstr("search.split.uplink_mbps: -2 is not a bandwidth"));
   EXPECT_THAT(message(config_text("  split: {uplink_mbps: 2, radio_mw: 900, radio: 1}")), HasSubstr("search.split.radio: unknown key"));
+}
+
+}  // namespace
+}  // namespace joules
+
+namespace joules {
+namespace {
+
+std::string small_space_config(const std::string& search) {
+  return fmt::format(R"(name: table
+seed: 3
+board: jetson-nano
+space:
+  input: [1, 28, 28]
+  classes: 10
+  conv_blocks:
+    count: {{min: 1, max: 2}}
+    filters: [4, 8]
+    kernel: [3]
+    stride: [1, 2]
+    pool: [none]
+  fc_layers:
+    count: {{min: 0, max: 0}}
+training:
+  train_samples: 1000
+search:
+{}
+)",
+                     search);
+}
+
+TEST_F(NasSearchTest, ExhaustiveTrainsEveryMemberOnceAndResumesWhereItStopped) {
+  const SearchConfig config = config_from(small_space_config("  algorithm: exhaustive\n  population: 3\n  jobs: 2"));
+  const auto members = SearchSpace(config.space).enumerate(1000).value();
+  ASSERT_EQ(members.size(), 4u + 16u) << "1 block: 2 filters x 2 strides; 2 blocks: 4 x 4";
+  FakeTrainer whole_trainer;
+  const auto whole = run_fresh(config, whole_trainer, "whole");
+  std::set<std::string> expected;
+  for (const auto& [genome, arch] : members) expected.insert(canonical_hash_hex(arch));
+  std::set<std::string> logged;
+  for (const auto& r : whole) logged.insert(r.hash);
+  EXPECT_EQ(logged, expected);
+  EXPECT_EQ(whole.size(), members.size());
+  for (const auto& [hash, n] : whole_trainer.calls()) EXPECT_EQ(n, 1) << hash;
+  // The log follows enumerate's order.
+  EXPECT_EQ(whole.front().hash, canonical_hash_hex(members.front().second));
+  EXPECT_EQ(whole.back().hash, canonical_hash_hex(members.back().second));
+
+  FakeTrainer first;
+  first.stop_after(8);
+  {
+    RunDirectory run = RunDirectory::create(tmp.path() / "cut", to_yaml(config));
+    EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+  }
+  FakeTrainer second;
+  {
+    RunDirectory run = RunDirectory::resume(tmp.path() / "cut");
+    EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks_for(second)).interrupted);
+    EXPECT_TRUE(run.read_checkpoint()->at("finished").get<bool>());
+  }
+  EXPECT_EQ(essence(read_evaluations(tmp.path() / "cut")), essence(whole));
+  for (const auto& [hash, n] : second.calls()) EXPECT_EQ(n, 1);
+  // Only the trainings in flight at the stop (jobs: 2) are done twice.
+  EXPECT_LE(first.calls().size() + second.calls().size(), members.size() + 2);
+  EXPECT_LT(second.calls().size(), members.size()) << "the resume trained only what was left";
+}
+
+TEST(SearchConfigTest, ExhaustiveRefusesASpaceTooLargeToList) {
+  std::string text = default_config_text();
+  const std::size_t at = text.find("algorithm: nsga2");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, std::string("algorithm: nsga2").size(), "algorithm: exhaustive");
+  try {
+    parse_search_config(text, "big.yaml", JOULES_SOURCE_DIR);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("big.yaml:"));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("search.algorithm: exhaustive: the space has more than 100000"));
+  }
+}
+
+TEST(SearchConfigTest, FidelityIsReadCheckedAndWrittenBack) {
+  const SearchConfig config =
+      config_from(small_space_config("  population: 8\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5}"));
+  ASSERT_TRUE(config.search.fidelity);
+  EXPECT_EQ(config.search.fidelity->levels, (std::vector<double>{0.25, 0.5, 1.0}));
+  EXPECT_EQ(config.search.fidelity->promote, 0.5);
+  EXPECT_EQ(parse_search_config(to_yaml(config), "resolved.yaml", JOULES_SOURCE_DIR), config);
+  EXPECT_FALSE(config_from(small_space_config("  population: 8")).search.fidelity);
+  auto error = [](const std::string& search) {
+    try {
+      config_from(small_space_config(search));
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("  fidelity: {levels: [0.5, 0.25, 1]}"), HasSubstr("search.fidelity.levels[1]: levels must increase"));
+  EXPECT_THAT(error("  fidelity: {levels: [0.25, 0.5]}"), HasSubstr("the last level must be 1"));
+  EXPECT_THAT(error("  fidelity: {promote: 0}"), HasSubstr("search.fidelity.promote"));
+  EXPECT_THAT(error("  fidelity: {rungs: 3}"), HasSubstr("search.fidelity"));
+  EXPECT_THAT(error("  schedule: async\n  fidelity: {}"), HasSubstr("not with schedule: async"));
+  EXPECT_THAT(config_from(small_space_config("  fidelity: {}")).search.fidelity->levels.size(), 3u);
+  std::string whole_split = small_space_config("  fidelity: {}");
+  whole_split.replace(whole_split.find("train_samples: 1000"), 19, "epochs: 1");
+  try {
+    config_from(whole_split);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("search.fidelity: needs training.train_samples"));
+  }
+}
+
+TEST_F(NasSearchTest, FidelityTrainsEveryChildAtTheLowestLevelAndPromotesTheBestShare) {
+  const SearchConfig config = config_from(
+      small_space_config("  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5}"));
+  FakeTrainer trainer;
+  const auto log = run_fresh(config, trainer, "halving");
+  std::map<std::int64_t, int> by_samples;
+  for (const auto& [key, n] : trainer.trainings()) {
+    EXPECT_EQ(n, 1) << "no training twice at one level";
+    by_samples[key.second] += n;
+  }
+  // Generation 0 has 8 new children: 8 at 250 samples, 4 at 500, 2 at 1000; generation 1 the same
+  // over its new ones.
+  ASSERT_EQ(by_samples.size(), 3u);
+  EXPECT_GE(by_samples[250], 8);
+  EXPECT_EQ(by_samples[500], (by_samples[250] + 1) / 2);
+  EXPECT_EQ(by_samples[1000], (by_samples[500] + 1) / 2) << "ceil of half of each level";
+  std::map<double, int> by_fidelity;
+  for (const EvaluationRecord& r : log) {
+    ASSERT_TRUE(r.fidelity);
+    ++by_fidelity[*r.fidelity];
+    const int levels = *r.fidelity == 1.0 ? 3 : *r.fidelity == 0.5 ? 2 : 1;
+    EXPECT_DOUBLE_EQ(r.train_seconds, 0.5 * levels) << "the seconds of every level it was trained at";
+  }
+  EXPECT_EQ(by_fidelity[1.0], by_samples[1000]);
+  EXPECT_EQ(by_fidelity[0.5], by_samples[500] - by_samples[1000]);
+  EXPECT_EQ(by_fidelity[0.25], by_samples[250] - by_samples[500]);
+  EXPECT_EQ(log.size(), static_cast<std::size_t>(by_samples[250])) << "each candidate logged once";
+
+  // The promoted of generation 0 are its best by rank: none is dominated by one left behind.
+  const auto rungs_log = [&] {
+    std::vector<EvaluationRecord> rungs;
+    std::ifstream in(tmp.path() / "halving" / "rungs.jsonl");
+    for (std::string line; std::getline(in, line);) rungs.push_back(evaluation_from_json(nlohmann::json::parse(line)));
+    return rungs;
+  }();
+  EXPECT_EQ(rungs_log.size(), static_cast<std::size_t>(by_samples[250] + by_samples[500] + by_samples[1000]));
+  std::set<std::string> promoted;
+  for (const auto& r : rungs_log) {
+    if (r.generation == 0 && *r.fidelity == 0.5) promoted.insert(r.hash);
+  }
+  for (const auto& kept : rungs_log) {
+    if (kept.generation != 0 || *kept.fidelity != 0.25 || !promoted.contains(kept.hash)) continue;
+    for (const auto& left : rungs_log) {
+      if (left.generation != 0 || *left.fidelity != 0.25 || promoted.contains(left.hash)) continue;
+      EXPECT_FALSE(dominates(minimised_objectives(left, config.search.objectives),
+                             minimised_objectives(kept, config.search.objectives)))
+          << left.hash << " dominates the promoted " << kept.hash;
+    }
+  }
+}
+
+TEST_F(NasSearchTest, FidelityResumeReplaysThePromotionsWithoutTrainingAgain) {
+  const SearchConfig config = config_from(
+      small_space_config("  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5}"));
+  FakeTrainer reference;
+  const auto whole = run_fresh(config, reference, "whole");
+  for (int cut : {5, 10, 13}) {
+    SCOPED_TRACE(cut);
+    const std::string name = fmt::format("cut-{}", cut);
+    FakeTrainer first;
+    first.stop_after(cut);
+    {
+      RunDirectory run = RunDirectory::create(tmp.path() / name, to_yaml(config));
+      EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+    }
+    FakeTrainer second;
+    {
+      RunDirectory run = RunDirectory::resume(tmp.path() / name);
+      EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks_for(second)).interrupted);
+    }
+    EXPECT_EQ(essence(read_evaluations(tmp.path() / name)), essence(whole));
+    // Trainings that finished before the stop are not done again (those cut by it are).
+    int again = 0;
+    for (const auto& [key, n] : second.trainings()) again += first.trainings().count(key);
+    EXPECT_LE(again, 2) << "at most the trainings in flight at the stop (jobs: 2)";
+  }
 }
 
 }  // namespace
