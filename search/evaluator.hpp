@@ -1,5 +1,5 @@
 #pragma once
-// Where a search's candidates are trained: on `jobs` threads of this process (TBB), or on the
+// Where a search's candidates are trained: on `jobs` threads of this process, or on the
 // ranks of an MPI job (search/mpi_evaluator.hpp). The driver hands out one training at a time
 // and collects each result the moment it finishes, so both the generational and the
 // asynchronous schedule run on either.
@@ -48,7 +48,7 @@ class Evaluator {
   virtual std::size_t in_flight() const = 0;
 };
 
-/// Runs `trainer` on `jobs` TBB threads of this process; `stop` (may be null) is passed to it.
+/// Runs `trainer` on `jobs` threads of this process; `stop` (may be null) is passed to it.
 /// Throws std::invalid_argument for jobs < 1.
 std::unique_ptr<Evaluator> make_local_evaluator(CandidateTrainer trainer, int jobs, const std::atomic<bool>* stop);
 
