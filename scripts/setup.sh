@@ -14,6 +14,7 @@ packages=(
   libpng-dev libturbojpeg0-dev     # image folders: PNG and JPEG decoding (train/)
   dataset-fashion-mnist            # training data: /usr/share/datasets/fashion-mnist
   python3 python3-torch            # peers of the benchmarks under bench/
+  python3-optuna                   # Optuna, the peer of the search-efficiency bench (bench/search_efficiency_optuna.py)
   libpagmo-dev                     # pagmo2, the peer of bench/nsga2_vs_pagmo
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX files (onnx/)
   libopencv-dev                    # OpenCV DNN: the independent ONNX runtime of tests/onnx
