@@ -615,22 +615,22 @@ class Driver {
       rungs_loaded_ = true;
     }
     const std::unordered_set<std::string> logged(logged_here.begin(), logged_here.end());
-    // The candidates as priced (rung records carry the same fields); logged ones from the rungs.
-    std::vector<EvaluationRecord> candidates(fresh.begin(), fresh.end());
+    // The candidates as priced, by id (rung records carry the same fields); logged ones from the rungs.
+    std::map<std::int64_t, EvaluationRecord> candidates;
+    for (EvaluationRecord& r : fresh) candidates.emplace(r.id, std::move(r));
     for (const std::string& hash : logged_here) {
-      const auto it = std::find_if(rungs_.begin(), rungs_.end(), [&](const auto& e) { return e.first.first == hash; });
-      if (it == rungs_.end()) continue;  // no rung on record (rungs.jsonl removed): it stays as logged
+      const auto it = rungs_.lower_bound({hash, 0.0});
+      if (it == rungs_.end() || it->first.first != hash) continue;  // no rung on record: it stays as logged
       EvaluationRecord r = it->second;
       r.fidelity.reset();
-      candidates.push_back(std::move(r));
+      candidates.emplace(r.id, std::move(r));
     }
-    std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     std::unordered_map<std::string, double> seconds;  // over the levels trained so far
     for (std::size_t k = 0; k < f.levels.size() && !candidates.empty(); ++k) {
       const double level = f.levels[k];
       std::map<std::int64_t, EvaluationRecord> results;
       std::deque<EvaluationRecord> to_train;
-      for (const EvaluationRecord& c : candidates) {
+      for (const auto& [id, c] : candidates) {
         if (const auto it = rungs_.find({c.hash, level}); it != rungs_.end()) {
           results.emplace(c.id, it->second);
         } else {
@@ -658,10 +658,10 @@ class Driver {
         const auto share = static_cast<std::size_t>(std::ceil(f.promote * static_cast<double>(ok.size()) - 1e-9));
         for (std::size_t i : best_share(ok, share)) promoted.insert(ok[i]->hash);
       }
-      std::vector<EvaluationRecord> next;
+      std::map<std::int64_t, EvaluationRecord> next;
       for (auto& [id, r] : results) {
         if (promoted.contains(r.hash)) {
-          next.push_back(candidates_by_id(candidates, id));
+          next.emplace(id, std::move(candidates.at(id)));
           continue;
         }
         if (logged.contains(r.hash)) continue;
@@ -672,13 +672,6 @@ class Driver {
       candidates = std::move(next);
     }
     return true;
-  }
-
-  static EvaluationRecord candidates_by_id(const std::vector<EvaluationRecord>& candidates, std::int64_t id) {
-    for (const EvaluationRecord& c : candidates) {
-      if (c.id == id) return c;
-    }
-    throw std::logic_error("successive halving: a result without its candidate");
   }
 
   // Indices of the `share` best records by non-dominated rank, then crowding distance (larger
