@@ -1,0 +1,469 @@
+// bench/search_efficiency: search strategies replayed on joules' own tabular benchmark
+// (experiments/nas-table: every member of configs/spaces/table.yaml trained once at 1/4, 1/2
+// and all of its training budget). A table-lookup trainer stands behind run_search, so joules'
+// strategies run their real code path (optimizer, pricing by the board profile, run
+// directory, checkpoints); Optuna's NSGAIISampler and MOTPESampler run over the same genome
+// (bench/search_efficiency_optuna.py, with Debian's python3; "optuna tpe" is TPESampler with
+// multivariate=True, Optuna 3.1's multi-objective TPE; "optuna motpe" its deprecated
+// independent-sampling MOTPESampler, slow enough to run on fewer seeds). For each strategy and seed the
+// first B evaluations (B = 50, 100, 200, 400) are priced by the hypervolume of their front in
+// (1 - accuracy, energy) as a share of the table's true front's hypervolume; the bench prints
+// the medians, the ratios, how many evaluations joules needs to reach random search's
+// 400-evaluation hypervolume, and the multi-fidelity replay (search.fidelity on the table: the
+// training seconds it needs to reach full-fidelity NSGA-II's 400-evaluation hypervolume).
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <thread>
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "energy/board_profile.hpp"
+#include "search/config.hpp"
+#include "search/hypervolume.hpp"
+#include "search/nas_search.hpp"
+#include "search/run_directory.hpp"
+#include "space/architecture.hpp"
+#include "space/search_space.hpp"
+#include "util/csv.hpp"
+
+namespace {
+
+using namespace joules;
+
+struct Entry {
+  bool ok = false;
+  double accuracy = 0;
+  double seconds = 0;
+};
+
+// table.csv: one row per member and fidelity.
+struct Table {
+  std::vector<std::string> members;                             // hash of every member, by member index
+  std::map<std::string, std::size_t> member_of;                 // hash -> member index
+  std::map<std::pair<std::string, std::int64_t>, Entry> entries;  // (hash, train_samples)
+  std::map<std::string, double> energy_mj;                      // hash -> estimate
+  std::int64_t full_samples = 0;
+
+  const Entry& at(const std::string& hash, std::int64_t samples) const {
+    const auto it = entries.find({hash, samples});
+    if (it == entries.end())
+      throw std::runtime_error(fmt::format("the table has no member {} at {} samples", hash, samples));
+    return it->second;
+  }
+};
+
+Table read_table(const std::string& path) {
+  const CsvTable csv = CsvTable::read_file(path);
+  const std::size_t member = csv.column("member"), hash = csv.column("hash"), fidelity = csv.column("fidelity"),
+                    samples = csv.column("train_samples"), status = csv.column("status"),
+                    accuracy = csv.column("accuracy"), seconds = csv.column("train_seconds"),
+                    energy = csv.column("energy_mj");
+  Table t;
+  for (std::size_t i = 0; i < csv.rows(); ++i) {
+    Entry e;
+    e.ok = csv.text(i, status) == "ok" && !csv.text(i, accuracy).empty();
+    e.accuracy = e.ok ? csv.number(i, accuracy) : 0.0;
+    e.seconds = csv.number(i, seconds);
+    const std::string& h = csv.text(i, hash);
+    t.entries[{h, csv.integer(i, samples)}] = e;
+    t.energy_mj[h] = csv.number(i, energy);
+    if (csv.number(i, fidelity) == 1.0) {
+      t.full_samples = csv.integer(i, samples);
+      const auto index = static_cast<std::size_t>(csv.integer(i, member));
+      if (t.members.size() <= index) t.members.resize(index + 1);
+      t.members[index] = h;
+      t.member_of[h] = index;
+    }
+  }
+  if (t.members.empty()) throw std::runtime_error(path + ": no row at fidelity 1");
+  return t;
+}
+
+// Hypervolume of the (1 - accuracy, energy) points of `records`' first `count` ok records.
+double front_hypervolume(const std::vector<EvaluationRecord>& records, std::size_t count,
+                         const std::vector<double>& reference) {
+  ObjectiveMatrix points;
+  for (std::size_t i = 0; i < std::min(count, records.size()); ++i)
+    if (records[i].status == EvaluationStatus::ok && records[i].accuracy)
+      points.push_back({1.0 - *records[i].accuracy, records[i].energy_mj});
+  return hypervolume(points, reference);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::vector<EvaluationRecord> read_jsonl(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<EvaluationRecord> records;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) records.push_back(evaluation_from_json(nlohmann::json::parse(line)));
+  return records;
+}
+
+enum class Strategy { nsga2, nsga2_async, random, nsga2_fidelity };
+
+struct Replay {
+  std::vector<EvaluationRecord> log;    // evaluations.jsonl, in order
+  std::vector<EvaluationRecord> rungs;  // rungs.jsonl (search.fidelity), in training order
+};
+
+// One joules search on the table: the lookup trainer stops the run once `max_trainings`
+// trainings were answered or their table seconds reach `max_seconds`.
+Replay replay(SearchConfig config, const BoardProfile& profile, const Table& table, Strategy strategy,
+              std::uint64_t seed, std::size_t population, std::size_t max_trainings, double max_seconds,
+              const std::filesystem::path& dir, const FidelityOptions& fidelity = {}) {
+  config.seed = seed;
+  config.training.seed = seed;
+  config.search.population = population;
+  config.search.jobs = 1;
+  config.search.generations = 100000;
+  config.search.budgets = Budgets{};
+  config.search.algorithm = strategy == Strategy::random ? Algorithm::random : Algorithm::nsga2;
+  config.search.schedule = strategy == Strategy::nsga2_async ? Schedule::async : Schedule::generational;
+  config.search.evaluations = strategy == Strategy::nsga2_async ? 100000 : 0;
+  if (strategy == Strategy::nsga2_fidelity) config.search.fidelity = fidelity;
+  // Read back, so that the config checks (e.g. of --fidelity-levels) hold for the replay too.
+  config = parse_search_config(to_yaml(config), "replay config", dir.parent_path().string());
+  std::filesystem::remove_all(dir);
+  RunDirectory run = RunDirectory::create(dir, to_yaml(config));
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::size_t trainings = 0;
+  double seconds = 0;
+  SearchHooks hooks;
+  hooks.stop = &stop;
+  hooks.trainer = [&](const Architecture& arch, const TrainOptions& options, const std::atomic<bool>*) {
+    const Entry& e = table.at(canonical_hash_hex(arch), options.train_samples);
+    TrainResult r;
+    r.status = e.ok ? TrainStatus::ok : TrainStatus::failed;
+    if (e.ok) r.validation_accuracy = e.accuracy;
+    else r.reason = "failed when the table was built";
+    r.seconds = e.seconds;
+    std::lock_guard lock(mutex);
+    ++trainings;
+    seconds += e.seconds;
+    if (trainings >= max_trainings || seconds >= max_seconds) stop.store(true);
+    return r;
+  };
+  run_search(config, profile, run, hooks);
+  Replay out{read_evaluations(dir), {}};
+  if (std::filesystem::exists(run.rungs_path())) out.rungs = read_jsonl(run.rungs_path());
+  return out;
+}
+
+// Optuna's runs: the member index of every trial, per seed.
+std::vector<std::vector<std::size_t>> optuna_runs(const std::string& python, const std::string& script,
+                                                  const std::filesystem::path& lookup, const std::string& sampler,
+                                                  std::size_t seeds, std::size_t trials, std::size_t population) {
+  const std::string command = fmt::format("'{}' '{}' '{}' --sampler {} --seeds 1..{} --trials {} --population {}",
+                                          python, script, lookup.string(), sampler, seeds, trials, population);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::vector<std::vector<std::size_t>> runs;
+  std::string line;
+  for (int c; (c = std::fgetc(pipe)) != EOF;) {
+    if (c != '\n') {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    runs.push_back(nlohmann::json::parse(line).at("members").get<std::vector<std::size_t>>());
+    line.clear();
+  }
+  if (pclose(pipe) != 0 || runs.size() != seeds) throw std::runtime_error("failed: " + command);
+  return runs;
+}
+
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double load = std::nan("");
+  in >> load;
+  return load;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Search strategies replayed on joules' tabular benchmark (experiments/nas-table)");
+  const std::string source = JOULES_SOURCE_DIR;
+  std::string table_path = source + "/experiments/nas-table/table.csv";
+  std::string config_path = source + "/experiments/nas-table/config.yaml";
+  std::string python = "/usr/bin/python3";
+  std::string optuna_script = source + "/bench/search_efficiency_optuna.py";
+  std::size_t seeds = 20, motpe_seeds = 0, population = 20, jobs = 2;
+  std::vector<std::size_t> budgets{50, 100, 200, 400};
+  bool skip_tpe = false;
+  FidelityOptions fidelity;
+  app.add_option("--table", table_path, "The table (experiments/nas-table/table.csv)");
+  app.add_option("--config", config_path, "The table's search config at fidelity 1");
+  app.add_option("--seeds", seeds, "Seeds per strategy");
+  app.add_option("--motpe-seeds", motpe_seeds,
+                 "Seeds of Optuna's MOTPESampler (independent sampling; about 40 min a seed at 400 trials)");
+  app.add_flag("--skip-tpe", skip_tpe, "Leave Optuna's TPESampler (multivariate MOTPE) out");
+  app.add_option("--population", population, "Population of the NSGA-II strategies and random search's batch");
+  app.add_option("--budgets", budgets, "Evaluation budgets")->delimiter(',');
+  app.add_option("--jobs", jobs, "Replays run at once");
+  app.add_option("--fidelity-levels", fidelity.levels, "search.fidelity levels of the replay (the table has 0.25,0.5,1)")
+      ->delimiter(',');
+  app.add_option("--promote", fidelity.promote, "search.fidelity promote share of the replay");
+  app.add_option("--python", python, "Python with optuna (Debian: python3-optuna)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    std::sort(budgets.begin(), budgets.end());
+    const std::size_t max_budget = budgets.back();
+    const Table table = read_table(table_path);
+    const SearchConfig config = load_search_config(config_path);
+    if (config.training.train_samples != table.full_samples)
+      throw std::runtime_error(fmt::format("{}: train_samples {} is not the table's full fidelity ({})", config_path,
+                                           config.training.train_samples, table.full_samples));
+    const BoardProfile profile = load_board_profile(config.board);
+    const SearchSpace space(config.space);
+
+    // The true front: every member at fidelity 1. Reference: 1.1 x the table's worst error and
+    // largest energy (its nadir over all members, not of the front), so that the shares spread
+    // over the region where the members differ rather than crowd near 1 (error 1 as the
+    // reference would make any network better than chance cover most of the area).
+    double max_energy = 0, max_error = 0;
+    ObjectiveMatrix all;
+    for (const std::string& h : table.members) {
+      max_energy = std::max(max_energy, table.energy_mj.at(h));
+      const Entry& e = table.at(h, table.full_samples);
+      if (!e.ok) continue;
+      all.push_back({1.0 - e.accuracy, table.energy_mj.at(h)});
+      max_error = std::max(max_error, 1.0 - e.accuracy);
+    }
+    const std::vector<double> reference{std::min(1.0, 1.1 * max_error), 1.1 * max_energy};
+    const double true_hv = hypervolume(all, reference);
+    double full_seconds = 0;
+    for (const std::string& h : table.members) full_seconds += table.at(h, table.full_samples).seconds;
+    fmt::print("table: {} members ({} ok at fidelity 1), {} train samples at fidelity 1; {:.0f} training seconds "
+               "for all of them at fidelity 1; reference point ({:.4g}, {:.4g} mJ); true front's hypervolume {:.6g}\n",
+               table.members.size(), all.size(), table.full_samples, full_seconds, reference[0], reference[1], true_hv);
+    fmt::print("load average at the start: {:.2f}\n", load_average());
+
+    // share[strategy][seed][budget index]
+    std::map<std::string, std::vector<std::vector<double>>> share;
+    // Run directories in memory where there is a tmpfs: a replay appends and checkpoints
+    // hundreds of times a second, and the disk's flushes would be most of its time.
+    const std::filesystem::path scratch =
+        (std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm")
+                                                   : std::filesystem::temp_directory_path()) /
+        fmt::format("joules-search-efficiency-{}", ::getpid());
+    // Optuna over the same genome: every genome (mixed radix, last gene fastest) to its member.
+    nlohmann::json lookup;
+    lookup["cardinalities"] = space.cardinalities();
+    std::size_t genomes = 1;
+    for (int c : space.cardinalities()) genomes *= static_cast<std::size_t>(c);
+    if (genomes > 10'000'000) throw std::runtime_error("the genome has too many values to list for Optuna");
+    std::vector<std::size_t> genome_member(genomes);
+    Genome genome(space.genome_length(), 0);
+    for (std::size_t index = 0; index < genomes; ++index) {
+      std::size_t rest = index;
+      for (std::size_t g = genome.size(); g-- > 0;) {
+        const auto c = static_cast<std::size_t>(space.cardinalities()[g]);
+        genome[g] = static_cast<int>(rest % c);
+        rest /= c;
+      }
+      genome_member[index] = table.member_of.at(canonical_hash_hex(space.decode(genome)));
+    }
+    lookup["genome_member"] = genome_member;
+    nlohmann::json objectives = nlohmann::json::array();
+    for (const std::string& h : table.members) {
+      const Entry& e = table.at(h, table.full_samples);
+      objectives.push_back({e.ok ? 1.0 - e.accuracy : 1.0, table.energy_mj.at(h)});
+    }
+    lookup["objectives"] = objectives;
+    std::filesystem::create_directories(scratch);
+    const std::filesystem::path lookup_path = scratch / "lookup.json";
+    std::ofstream(lookup_path) << lookup.dump();
+    // Optuna's runs go on in their own processes while joules' replays run.
+    std::map<std::string, std::future<std::vector<std::vector<std::size_t>>>> optuna;
+    const auto launch = [&](const std::string& name, const std::string& sampler, std::size_t n) {
+      optuna[name] = std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, sampler, n,
+                                max_budget, population);
+    };
+    launch("optuna nsga2", "nsga2", seeds);
+    if (!skip_tpe) launch("optuna tpe", "tpe", seeds);
+    if (motpe_seeds > 0) launch("optuna motpe", "motpe", motpe_seeds);
+
+    const std::vector<std::pair<std::string, Strategy>> joules_strategies{
+        {"joules nsga2", Strategy::nsga2}, {"joules nsga2 async", Strategy::nsga2_async}, {"random", Strategy::random}};
+    std::map<std::string, std::vector<Replay>> replays;
+    for (const auto& [name, strategy] : joules_strategies) replays[name].resize(seeds);
+    {
+      std::vector<std::pair<std::string, std::size_t>> tasks;
+      for (const auto& [name, strategy] : joules_strategies)
+        for (std::size_t s = 0; s < seeds; ++s) tasks.emplace_back(name, s);
+      std::atomic<std::size_t> next{0};
+      std::vector<std::thread> threads;
+      std::mutex error_mutex;
+      std::optional<std::string> error;
+      for (std::size_t j = 0; j < std::max<std::size_t>(jobs, 1); ++j)
+        threads.emplace_back([&, j] {
+          for (std::size_t i; (i = next++) < tasks.size();) {
+            const auto& [name, s] = tasks[i];
+            const Strategy strategy =
+                std::find_if(joules_strategies.begin(), joules_strategies.end(), [&](auto& p) { return p.first == name; })
+                    ->second;
+            try {
+              replays[name][s] = replay(config, profile, table, strategy, s + 1, population, max_budget, 1e300,
+                                        scratch / fmt::format("job{}", j));
+            } catch (const std::exception& e) {
+              std::lock_guard lock(error_mutex);
+              error = name + ": " + e.what();
+            }
+          }
+        });
+      for (std::thread& t : threads) t.join();
+      if (error) throw std::runtime_error(*error);
+    }
+    for (const auto& [name, runs] : replays)
+      for (const Replay& r : runs) {
+        if (r.log.size() < max_budget)
+          throw std::runtime_error(fmt::format("{}: only {} evaluations logged", name, r.log.size()));
+        std::vector<double> shares;
+        for (std::size_t b : budgets) shares.push_back(front_hypervolume(r.log, b, reference) / true_hv);
+        share[name].push_back(shares);
+      }
+
+    const auto optuna_shares = [&](const std::vector<std::vector<std::size_t>>& runs) {
+      std::vector<std::vector<double>> out;
+      for (const auto& members : runs) {
+        std::vector<double> shares;
+        for (std::size_t b : budgets) {
+          ObjectiveMatrix points;
+          for (std::size_t i = 0; i < std::min(b, members.size()); ++i) {
+            const std::string& h = table.members.at(members[i]);
+            const Entry& e = table.at(h, table.full_samples);
+            if (e.ok) points.push_back({1.0 - e.accuracy, table.energy_mj.at(h)});
+          }
+          shares.push_back(hypervolume(points, reference) / true_hv);
+        }
+        out.push_back(shares);
+      }
+      return out;
+    };
+
+    for (auto& [name, runs] : optuna) share[name] = optuna_shares(runs.get());
+
+    // Medians per budget.
+    fmt::print("\nmedian hypervolume share of the true front ({} seeds; optuna motpe: {}), population {}:\n", seeds,
+               share.contains("optuna motpe") ? fmt::format("{} seeds", motpe_seeds) : "left out", population);
+    fmt::print("{:<20}", "evaluations");
+    for (std::size_t b : budgets) fmt::print("{:>10}", b);
+    fmt::print("\n");
+    std::map<std::string, std::vector<double>> medians;
+    for (const auto& [name, runs] : share) {
+      fmt::print("{:<20}", name);
+      for (std::size_t k = 0; k < budgets.size(); ++k) {
+        std::vector<double> v;
+        for (const auto& s : runs) v.push_back(s[k]);
+        medians[name].push_back(median(v));
+        fmt::print("{:>10.4f}", medians[name].back());
+      }
+      fmt::print("\n");
+    }
+    const auto ratio_row = [&](const std::string& a, const std::string& b) {
+      if (!medians.contains(a) || !medians.contains(b)) return;
+      fmt::print("{:<20}", fmt::format("{} / {}", a.substr(a.find(' ') + 1), b));
+      for (std::size_t k = 0; k < budgets.size(); ++k) fmt::print("{:>10.4f}", medians[a][k] / medians[b][k]);
+      fmt::print("\n");
+    };
+    fmt::print("ratios of the medians:\n");
+    ratio_row("joules nsga2", "optuna nsga2");
+    ratio_row("joules nsga2", "random");
+    ratio_row("joules nsga2", "optuna tpe");
+    ratio_row("joules nsga2", "optuna motpe");
+    ratio_row("joules nsga2 async", "optuna nsga2");
+
+    // Evaluations joules NSGA-II needs to reach random search's median hypervolume at the
+    // largest budget (per seed; the median over seeds).
+    const double random_target = medians["random"].back() * true_hv;
+    std::vector<double> needed;
+    for (const Replay& r : replays["joules nsga2"]) {
+      std::size_t n = 1;
+      while (n <= r.log.size() && front_hypervolume(r.log, n, reference) < random_target) ++n;
+      needed.push_back(n <= r.log.size() ? static_cast<double>(n) : std::nan(""));
+    }
+    const std::size_t reached = static_cast<std::size_t>(std::count_if(needed.begin(), needed.end(), [](double x) { return !std::isnan(x); }));
+    for (double& x : needed)
+      if (std::isnan(x)) x = 1e9;
+    fmt::print("\njoules nsga2 reaches random search's median {}-evaluation hypervolume after a median of {} "
+               "evaluations ({} of {} seeds reach it within {})\n",
+               max_budget, median(needed) >= 1e9 ? std::string("(not reached)") : fmt::format("{:.0f}", median(needed)),
+               reached, seeds, max_budget);
+
+    // Multi-fidelity: search.fidelity (levels 1/4, 1/2, 1; promote 1/2) replayed; its front
+    // counts only candidates trained at fidelity 1, and its cost is the table seconds of every
+    // training at every level, in the order they ran.
+    std::vector<double> baseline_seconds, baseline_hv;
+    for (const Replay& r : replays["joules nsga2"]) {
+      double s = 0;
+      for (std::size_t i = 0; i < max_budget; ++i) s += r.log[i].train_seconds;
+      baseline_seconds.push_back(s);
+      baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
+    }
+    const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds);
+    std::vector<double> fraction;
+    std::vector<double> hv_at_budget;
+    for (std::size_t s = 0; s < seeds; ++s) {
+      const Replay r = replay(config, profile, table, Strategy::nsga2_fidelity, s + 1, population, 1000000,
+                              2.0 * budget_seconds, scratch / "fidelity", fidelity);
+      double spent = 0;
+      std::optional<double> at;
+      ObjectiveMatrix points;
+      double hv_budget = 0;
+      for (const EvaluationRecord& rung : r.rungs) {
+        spent += rung.train_seconds;
+        if (rung.fidelity && *rung.fidelity == 1.0 && rung.status == EvaluationStatus::ok && rung.accuracy)
+          points.push_back({1.0 - *rung.accuracy, rung.energy_mj});
+        const double hv = hypervolume(points, reference);
+        if (spent <= budget_seconds) hv_budget = hv;
+        if (!at && hv >= target_hv) at = spent;
+      }
+      fraction.push_back(at ? *at / budget_seconds : 1e9);
+      hv_at_budget.push_back(hv_budget / true_hv);
+    }
+    const std::size_t fidelity_reached = static_cast<std::size_t>(std::count_if(fraction.begin(), fraction.end(), [](double x) { return x < 1e9; }));
+    const double median_fraction = median(fraction);
+    fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {}) against full-fidelity joules nsga2 "
+               "at {} evaluations (median hypervolume share {:.4f}, median {:.0f} training seconds):\n",
+               fmt::join(fidelity.levels, ", "), fidelity.promote, max_budget, target_hv / true_hv, budget_seconds);
+    fmt::print("  reaches that hypervolume with a median {} of those seconds ({} of {} seeds within twice them); "
+               "median share with the same seconds: {:.4f}\n",
+               median_fraction >= 1e9 ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * median_fraction),
+               fidelity_reached, seeds, median(hv_at_budget));
+    fmt::print("load average at the end: {:.2f}\n", load_average());
+
+    nlohmann::json summary{{"budgets", budgets},
+                           {"seeds", seeds},
+                           {"medians", medians},
+                           {"evaluations_to_random_at_max", median(needed) >= 1e9 ? nlohmann::json() : nlohmann::json(median(needed))},
+                           {"fidelity_seconds_fraction", median_fraction >= 1e9 ? nlohmann::json() : nlohmann::json(median_fraction)},
+                           {"fidelity_share_at_same_seconds", median(hv_at_budget)}};
+    fmt::print("{}\n", summary.dump());
+    std::filesystem::remove_all(scratch);
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Builds joules' own tabular benchmark: every member of configs/spaces/table.yaml trained once
+at three fidelities (1/4, 1/2 and all of the training budget), with `joules search` and
+`search.algorithm: exhaustive`.
+
+Each fidelity is one run directory (RUNS/level-0.25, level-0.5, level-1) of a config that
+differs from the others only in `training.train_samples` and `name`: the same seed, so every
+member trains with the same candidate seed (derived from the seed and the architecture's hash)
+at every level. Energy and latency are the Jetson Nano profile's estimates (third-party data:
+profiles/jetson-nano.yaml says so), the same at every level.
+
+    experiments/nas-table/build.py [--samples 2000] [--validation 2000] [--runs DIR] [--joules build/joules]
+
+A run that finished is reused and one that was stopped is resumed (`joules search --resume`),
+so the script can be stopped and started again; the wall time of every invocation is added up
+in RUNS/build-time.json. At the end the three logs are merged into table.csv beside this script
+(one row per member and fidelity), the build time is written to table.json and the
+full-fidelity config to config.yaml (bench/search_efficiency's).
+"""
+import argparse
+import csv
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+LEVELS = (0.25, 0.5, 1.0)
+COLUMNS = ("member", "hash", "fidelity", "train_samples", "status", "accuracy", "train_seconds",
+           "energy_mj", "latency_ms", "extrapolated", "macs", "params")
+
+
+def level_name(level: float) -> str:
+    return f"level-{level:g}"
+
+
+def config_for(level: float, samples: int, validation: int, population: int) -> str:
+    space = (ROOT / "configs" / "spaces" / "table.yaml").read_text()
+    body = "\n".join("  " + line if line.strip() else line
+                     for line in space.splitlines() if not line.lstrip().startswith("#"))
+    return f"""# experiments/nas-table/build.py: the table at fidelity {level:g}
+name: nas-table-{level_name(level)}
+seed: 1
+board: jetson-nano
+space:
+{body}
+data:
+  kind: fashion-mnist
+  validation_size: {validation}
+training:
+  epochs: 1
+  train_samples: {round(samples * level)}
+  batch_size: 64
+  optimizer: adam
+  learning_rate: 0.003
+  threads: 1
+  time_budget_s: 600
+search:
+  algorithm: exhaustive
+  population: {population}
+  jobs: 2
+  objectives: [accuracy, energy]
+export:
+  retrain_epochs: 0
+"""
+
+
+def finished(out: pathlib.Path) -> bool:
+    checkpoint = out / "checkpoint.json"
+    return checkpoint.exists() and bool(json.loads(checkpoint.read_text()).get("finished"))
+
+
+def run_level(args, level: float) -> None:
+    out = args.runs / level_name(level)
+    if finished(out):
+        print(f"{out.name}: done already", flush=True)
+        return
+    if (out / "config.yaml").exists():
+        command = [str(args.joules), "search", "--resume", "--out", str(out)]
+    else:
+        config = args.runs / f"{level_name(level)}.yaml"
+        config.write_text(config_for(level, args.samples, args.validation, args.population))
+        command = [str(args.joules), "search", str(config), "--out", str(out)]
+    print(f"{out.name}: {' '.join(command)}", flush=True)
+    timing_path = args.runs / "build-time.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+    start = time.monotonic()
+    try:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    finally:
+        timing[out.name] = timing.get(out.name, 0.0) + time.monotonic() - start
+        tmp = timing_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(timing, indent=1) + "\n")
+        os.replace(tmp, timing_path)
+
+
+def read_log(out: pathlib.Path):
+    with open(out / "evaluations.jsonl") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def merge(args) -> None:
+    rows = []
+    members = None
+    for level in LEVELS:
+        out = args.runs / level_name(level)
+        config_text = (out / "config.yaml").read_text()
+        samples = next(int(line.split(":")[1]) for line in config_text.splitlines()
+                       if line.strip().startswith("train_samples:"))
+        records = sorted(read_log(out), key=lambda r: r["id"])
+        hashes = [r["hash"] for r in records]
+        if members is None:
+            members = hashes
+        elif hashes != members:
+            sys.exit(f"build.py: {out}: its members differ from {level_name(LEVELS[0])}'s")
+        for r in records:
+            rows.append({
+                "member": r["id"], "hash": r["hash"], "fidelity": f"{level:g}", "train_samples": samples,
+                "status": r["status"],
+                "accuracy": "" if r.get("accuracy") is None else f"{r['accuracy']:.6g}",
+                "train_seconds": f"{r.get('train_seconds') or 0:.4g}",
+                "energy_mj": f"{r['energy_mj']:.6g}", "latency_ms": f"{r['latency_ms']:.6g}",
+                "extrapolated": "true" if r.get("extrapolated") else "false",
+                "macs": r["macs"], "params": r["params"],
+            })
+    tmp = HERE / "table.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, HERE / "table.csv")
+    timing = json.loads((args.runs / "build-time.json").read_text())
+    train_seconds = {level_name(l): round(sum(float(r["train_seconds"]) for r in rows if r["fidelity"] == f"{l:g}"), 1)
+                     for l in LEVELS}
+    summary = {
+        "space": "configs/spaces/table.yaml", "members": len(members), "data": "fashion-mnist",
+        "train_samples": args.samples, "validation_size": args.validation, "epochs": 1,
+        "jobs": 2, "threads_per_job": 1, "board": "jetson-nano (third-party profile, see its provenance)",
+        "wall_seconds": {k: round(v, 1) for k, v in timing.items()},
+        "wall_seconds_total": round(sum(timing.values()), 1),
+        "train_seconds": train_seconds,
+        "extrapolated_members": sum(1 for r in rows if r["fidelity"] == "1" and r["extrapolated"] == "true"),
+        "cpu": os.uname().machine, "cores": os.cpu_count(),
+    }
+    (HERE / "table.json").write_text(json.dumps(summary, indent=1) + "\n")
+    # The full-fidelity config, which bench/search_efficiency replays the strategies under.
+    (HERE / "config.yaml").write_text(config_for(1.0, args.samples, args.validation, args.population))
+    print(f"table.csv: {len(rows)} rows ({len(members)} members x {len(LEVELS)} fidelities); "
+          f"built in {summary['wall_seconds_total'] / 60:.1f} min", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=2000, help="train_samples at fidelity 1")
+    parser.add_argument("--validation", type=int, default=2000, help="data.validation_size")
+    parser.add_argument("--population", type=int, default=48, help="members per checkpointed batch")
+    parser.add_argument("--runs", type=pathlib.Path, default=ROOT / "runs" / "nas-table")
+    parser.add_argument("--joules", type=pathlib.Path, default=ROOT / "build" / "joules")
+    parser.add_argument("--merge-only", action="store_true", help="only merge the finished runs")
+    args = parser.parse_args()
+    args.runs.mkdir(parents=True, exist_ok=True)
+    if not args.merge_only:
+        for level in LEVELS:
+            run_level(args, level)
+    merge(args)
+
+
+if __name__ == "__main__":
+    main()
