@@ -24,6 +24,8 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+import search_runs  # noqa: E402  (experiments/search_runs.py)
 
 
 def config_for(seed: int, kind: str, levels, promote: float) -> str:
@@ -38,27 +40,6 @@ def config_for(seed: int, kind: str, levels, promote: float) -> str:
         text = re.sub(r"(?m)^(  algorithm: \w+.*)$",
                       rf"\1\n  fidelity: {{levels: [{levels_text}], promote: {promote:g}}}", text)
     return text
-
-
-def finished(out: pathlib.Path) -> bool:
-    checkpoint = out / "checkpoint.json"
-    return checkpoint.exists() and bool(json.loads(checkpoint.read_text()).get("finished"))
-
-
-def run_search(args, seed: int, kind: str) -> pathlib.Path:
-    out = args.runs / f"{kind}-seed{seed}"
-    if finished(out):
-        print(f"{out.name}: done already", flush=True)
-        return out
-    if (out / "config.yaml").exists():
-        command = [str(args.joules), "search", "--resume", "--out", str(out)]
-    else:
-        config = args.runs / f"{kind}-seed{seed}.yaml"
-        config.write_text(config_for(seed, kind, args.levels, args.promote))
-        command = [str(args.joules), "search", str(config), "--out", str(out)]
-    print(f"{out.name}: {' '.join(command)}", flush=True)
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return out
 
 
 def train_seconds(out: pathlib.Path) -> float:
@@ -77,7 +58,9 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
 
     kinds = ("full", "fidelity")
-    dirs = {(kind, seed): run_search(args, seed, kind) for seed in args.seeds for kind in kinds}
+    dirs = {(kind, seed): search_runs.search(args.joules, args.runs / f"{kind}-seed{seed}",
+                                             config_for(seed, kind, args.levels, args.promote))
+            for seed in args.seeds for kind in kinds}
     order = [dirs[(kind, seed)] for seed in args.seeds for kind in kinds]
     compare = subprocess.run([str(args.joules), "compare", *map(str, order), "--json"],
                              check=True, capture_output=True, text=True)

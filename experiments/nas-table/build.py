@@ -22,12 +22,13 @@ import csv
 import json
 import os
 import pathlib
-import subprocess
 import sys
-import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+import search_runs  # noqa: E402  (experiments/search_runs.py)
+
 LEVELS = (0.25, 0.5, 1.0)
 COLUMNS = ("member", "hash", "fidelity", "train_samples", "status", "accuracy", "train_seconds",
            "energy_mj", "latency_ms", "extrapolated", "macs", "params")
@@ -68,33 +69,18 @@ export:
 """
 
 
-def finished(out: pathlib.Path) -> bool:
-    checkpoint = out / "checkpoint.json"
-    return checkpoint.exists() and bool(json.loads(checkpoint.read_text()).get("finished"))
-
-
 def run_level(args, level: float) -> None:
-    out = args.runs / level_name(level)
-    if finished(out):
-        print(f"{out.name}: done already", flush=True)
-        return
-    if (out / "config.yaml").exists():
-        command = [str(args.joules), "search", "--resume", "--out", str(out)]
-    else:
-        config = args.runs / f"{level_name(level)}.yaml"
-        config.write_text(config_for(level, args.samples, args.validation, args.population))
-        command = [str(args.joules), "search", str(config), "--out", str(out)]
-    print(f"{out.name}: {' '.join(command)}", flush=True)
     timing_path = args.runs / "build-time.json"
-    timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-    start = time.monotonic()
-    try:
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    finally:
-        timing[out.name] = timing.get(out.name, 0.0) + time.monotonic() - start
+
+    def add_seconds(seconds: float) -> None:
+        timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+        timing[level_name(level)] = timing.get(level_name(level), 0.0) + seconds
         tmp = timing_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(timing, indent=1) + "\n")
         os.replace(tmp, timing_path)
+
+    config = config_for(level, args.samples, args.validation, args.population)
+    search_runs.search(args.joules, args.runs / level_name(level), config, on_seconds=add_seconds)
 
 
 def read_log(out: pathlib.Path):
