@@ -251,11 +251,13 @@ TEST_F(ProfileRunTest, EveryRowAndTheProvenanceSayHowItWasMeasured) {
   const std::vector<std::string> lines = csv_lines();
   EXPECT_EQ(lines[0], profile_csv_header());
   EXPECT_THAT(lines[1], HasSubstr(",false,rapl,false,sim,sim: 2 x internal +0 mW,simulated; 2 intra-op threads,2,test,sim,"));
-  // The calibration doubles every reading, so the dynamic energy is twice the device's.
+  // The calibration doubles every reading, so the dynamic energy is twice the device's. Within
+  // 25%, which still tells 2x from 1x: the idle power subtracted over 2 ms windows moves by
+  // ~11% on a loaded machine (seen with both cores busy); the protocol tests check accuracy.
   const LayerMeasurementSet data = read_layer_measurements(run.csv.string());
   for (std::size_t i = 0; i < data.rows.size(); ++i) {
     const GridPoint point{.input = data.rows[i].input, .layer = data.rows[i].layer};
-    EXPECT_NEAR(*data.rows[i].dynamic_energy_mj / (2 * device_.energy_mj(point)), 1.0, 0.1) << lines[i + 1];
+    EXPECT_NEAR(*data.rows[i].dynamic_energy_mj / (2 * device_.energy_mj(point)), 1.0, 0.25) << lines[i + 1];
     // 3 windows, of which at most (3 - 1) / 2 rejected.
     EXPECT_GE(data.rows[i].repeats, 2);
     EXPECT_LE(data.rows[i].repeats, 3);
