@@ -18,11 +18,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <unistd.h>
@@ -306,35 +308,33 @@ int main(int argc, char** argv) {
 
     const std::vector<std::pair<std::string, Strategy>> joules_strategies{
         {"joules nsga2", Strategy::nsga2}, {"joules nsga2 async", Strategy::nsga2_async}, {"random", Strategy::random}};
-    std::map<std::string, std::vector<Replay>> replays;
-    for (const auto& [name, strategy] : joules_strategies) replays[name].resize(seeds);
-    {
-      std::vector<std::pair<std::string, std::size_t>> tasks;
-      for (const auto& [name, strategy] : joules_strategies)
-        for (std::size_t s = 0; s < seeds; ++s) tasks.emplace_back(name, s);
+    // Runs task(i, scratch directory) for i < count on `jobs` threads; rethrows the first error.
+    const auto in_parallel = [&](std::size_t count, const std::function<void(std::size_t, const std::filesystem::path&)>& task) {
       std::atomic<std::size_t> next{0};
       std::vector<std::thread> threads;
       std::mutex error_mutex;
       std::optional<std::string> error;
       for (std::size_t j = 0; j < std::max<std::size_t>(jobs, 1); ++j)
         threads.emplace_back([&, j] {
-          for (std::size_t i; (i = next++) < tasks.size();) {
-            const auto& [name, s] = tasks[i];
-            const Strategy strategy =
-                std::find_if(joules_strategies.begin(), joules_strategies.end(), [&](auto& p) { return p.first == name; })
-                    ->second;
+          for (std::size_t i; (i = next++) < count;) {
             try {
-              replays[name][s] = replay(config, profile, table, strategy, s + 1, population, max_budget, 1e300,
-                                        scratch / fmt::format("job{}", j));
+              task(i, scratch / fmt::format("job{}", j));
             } catch (const std::exception& e) {
               std::lock_guard lock(error_mutex);
-              error = name + ": " + e.what();
+              if (!error) error = e.what();
             }
           }
         });
       for (std::thread& t : threads) t.join();
       if (error) throw std::runtime_error(*error);
-    }
+    };
+    std::map<std::string, std::vector<Replay>> replays;
+    for (const auto& [name, strategy] : joules_strategies) replays[name].resize(seeds);
+    in_parallel(joules_strategies.size() * seeds, [&](std::size_t i, const std::filesystem::path& dir) {
+      const auto& [name, strategy] = joules_strategies[i / seeds];
+      const std::size_t s = i % seeds;
+      replays[name][s] = replay(config, profile, table, strategy, s + 1, population, max_budget, 1e300, dir);
+    });
     for (const auto& [name, runs] : replays)
       for (const Replay& r : runs) {
         if (r.log.size() < max_budget)
@@ -362,7 +362,15 @@ int main(int argc, char** argv) {
       return out;
     };
 
-    for (auto& [name, runs] : optuna) share[name] = optuna_shares(runs.get());
+    std::map<std::string, double> distinct;  // median distinct architectures among an Optuna run's trials
+    for (auto& [name, future] : optuna) {
+      const std::vector<std::vector<std::size_t>> runs = future.get();
+      share[name] = optuna_shares(runs);
+      std::vector<double> counts;
+      for (const auto& members : runs)
+        counts.push_back(static_cast<double>(std::set<std::size_t>(members.begin(), members.end()).size()));
+      distinct[name] = median(counts);
+    }
 
     // Medians per budget.
     fmt::print("\nmedian hypervolume share of the true front ({} seeds; optuna motpe: {}), population {}:\n", seeds,
@@ -387,6 +395,9 @@ int main(int argc, char** argv) {
       for (std::size_t k = 0; k < budgets.size(); ++k) fmt::print("{:>10.4f}", medians[a][k] / medians[b][k]);
       fmt::print("\n");
     };
+    for (const auto& [name, count] : distinct)
+      fmt::print("{}: a median {:.0f} distinct architectures among its {} trials (the others repeat one)\n", name,
+                 count, max_budget);
     fmt::print("ratios of the medians:\n");
     ratio_row("joules nsga2", "optuna nsga2");
     ratio_row("joules nsga2", "random");
@@ -411,7 +422,7 @@ int main(int argc, char** argv) {
                max_budget, median(needed) >= 1e9 ? std::string("(not reached)") : fmt::format("{:.0f}", median(needed)),
                reached, seeds, max_budget);
 
-    // Multi-fidelity: search.fidelity replayed (the seeds one after another). Its cost is the
+    // Multi-fidelity: search.fidelity replayed. Its cost is the
     // table seconds of every training at every level, in the order they ran (rungs.jsonl). Its
     // front is priced two ways: as logged (each candidate at the accuracy of the highest level
     // it reached, the network whose weights the run keeps: what a user of the run gets), and
@@ -429,9 +440,12 @@ int main(int argc, char** argv) {
       std::vector<double> share_at_budget;  // hypervolume share within budget_seconds
     };
     std::map<std::string, Accounting> accountings;  // "as logged", "fidelity 1 only"
-    for (std::size_t s = 0; s < seeds; ++s) {
-      const Replay r = replay(config, profile, table, Strategy::nsga2_fidelity, s + 1, population, 1000000,
-                              2.0 * budget_seconds, scratch / "fidelity", fidelity);
+    std::vector<Replay> fidelity_replays(seeds);
+    in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
+      fidelity_replays[s] = replay(config, profile, table, Strategy::nsga2_fidelity, s + 1, population, 1000000,
+                                   2.0 * budget_seconds, dir, fidelity);
+    });
+    for (const Replay& r : fidelity_replays) {
       for (const bool full_only : {false, true}) {
         double spent = 0, hv_budget = 0;
         std::optional<double> at;
@@ -472,6 +486,7 @@ int main(int argc, char** argv) {
     nlohmann::json summary{{"budgets", budgets},
                            {"seeds", seeds},
                            {"medians", medians},
+                           {"optuna_distinct_architectures", distinct},
                            {"evaluations_to_random_at_max", median(needed) >= 1e9 ? nlohmann::json() : nlohmann::json(median(needed))},
                            {"fidelity", fidelity_summary}};
     fmt::print("{}\n", summary.dump());
