@@ -23,6 +23,7 @@
 #include <pagmo/problems/zdt.hpp>
 #include <pagmo/utils/hypervolume.hpp>
 
+#include "bench/stats.hpp"
 #include "search/hypervolume.hpp"
 #include "search/nsga2.hpp"
 #include "search/pareto.hpp"
@@ -99,11 +100,7 @@ Run run_pagmo(int problem_id, const BenchOptions& o, const Operators& ops, std::
   return measure(population.get_f(), seconds, o.generations);
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
+using joules::bench::median;
 
 }  // namespace
 

@@ -34,6 +34,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/stats.hpp"
 #include "energy/board_profile.hpp"
 #include "search/config.hpp"
 #include "search/hypervolume.hpp"
@@ -46,6 +47,8 @@
 namespace {
 
 using namespace joules;
+using bench::load_average;
+using bench::median;
 
 struct Entry {
   bool ok = false;
@@ -106,21 +109,6 @@ double front_hypervolume(const std::vector<EvaluationRecord>& records, std::size
   return hypervolume(points, reference);
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::vector<EvaluationRecord> read_jsonl(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::vector<EvaluationRecord> records;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) records.push_back(evaluation_from_json(nlohmann::json::parse(line)));
-  return records;
-}
-
 enum class Strategy { nsga2, nsga2_async, random, nsga2_fidelity };
 
 struct Replay {
@@ -144,9 +132,9 @@ Replay replay(SearchConfig config, const BoardProfile& profile, const Table& tab
   config.search.evaluations = strategy == Strategy::nsga2_async ? 100000 : 0;
   if (strategy == Strategy::nsga2_fidelity) config.search.fidelity = fidelity;
   // Read back, so that the config checks (e.g. of --fidelity-levels) hold for the replay too.
-  config = parse_search_config(to_yaml(config), "replay config", dir.parent_path().string());
+  const std::string yaml = to_yaml(config);
+  config = parse_search_config(yaml, "replay config", dir.parent_path().string());
   std::filesystem::remove_all(dir);
-  RunDirectory run = RunDirectory::create(dir, to_yaml(config));
   std::atomic<bool> stop{false};
   std::mutex mutex;
   std::size_t trainings = 0;
@@ -166,10 +154,13 @@ Replay replay(SearchConfig config, const BoardProfile& profile, const Table& tab
     if (trainings >= max_trainings || seconds >= max_seconds) stop.store(true);
     return r;
   };
-  run_search(config, profile, run, hooks);
-  Replay out{read_evaluations(dir), {}};
-  if (std::filesystem::exists(run.rungs_path())) out.rungs = read_jsonl(run.rungs_path());
-  return out;
+  {
+    RunDirectory run = RunDirectory::create(dir, yaml);
+    run_search(config, profile, run, hooks);
+  }
+  // The run directory's own reader gives the log and the rungs, in the order they were written.
+  const RunDirectory done = RunDirectory::resume(dir);
+  return Replay{done.previous_evaluations(), done.previous_rungs()};
 }
 
 // Optuna's runs: the member index of every trial, per seed.
@@ -192,13 +183,6 @@ std::vector<std::vector<std::size_t>> optuna_runs(const std::string& python, con
   }
   if (pclose(pipe) != 0 || runs.size() != seeds) throw std::runtime_error("failed: " + command);
   return runs;
-}
-
-double load_average() {
-  std::ifstream in("/proc/loadavg");
-  double load = std::nan("");
-  in >> load;
-  return load;
 }
 
 }  // namespace

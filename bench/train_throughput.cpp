@@ -26,6 +26,7 @@
 #include <oneapi/tbb/task_group.h>
 #include <torch/torch.h>
 
+#include "bench/stats.hpp"
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
 #include "train/allocator.hpp"
@@ -37,11 +38,7 @@ namespace {
 using joules::Architecture;
 using Clock = std::chrono::steady_clock;
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using joules::bench::median;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();

@@ -13,6 +13,12 @@ def finished(out: pathlib.Path) -> bool:
     return checkpoint.exists() and bool(json.loads(checkpoint.read_text()).get("finished"))
 
 
+def evaluations(out: pathlib.Path) -> list:
+    """Every record of the run's evaluations.jsonl, in the order it was logged."""
+    with open(out / "evaluations.jsonl") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def search(joules: pathlib.Path, out: pathlib.Path, config_text: str, on_seconds=None) -> pathlib.Path:
     """Runs `joules search` into `out` on `config_text` (written beside it as OUT.yaml), resumes
     it when `out` already holds the run, or does nothing when it finished. `on_seconds(s)`, when

@@ -43,8 +43,7 @@ def config_for(seed: int, kind: str, levels, promote: float) -> str:
 
 
 def train_seconds(out: pathlib.Path) -> float:
-    with open(out / "evaluations.jsonl") as f:
-        return sum(json.loads(line).get("train_seconds") or 0 for line in f if line.strip())
+    return sum(r.get("train_seconds") or 0 for r in search_runs.evaluations(out))
 
 
 def main() -> None:

@@ -83,20 +83,21 @@ def run_level(args, level: float) -> None:
     search_runs.search(args.joules, args.runs / level_name(level), config, on_seconds=add_seconds)
 
 
-def read_log(out: pathlib.Path):
-    with open(out / "evaluations.jsonl") as f:
-        return [json.loads(line) for line in f if line.strip()]
+def config_value(config_text: str, key: str) -> int:
+    """An integer key of a run's resolved config.yaml (each of these keys appears once)."""
+    return next(int(line.split(":")[1]) for line in config_text.splitlines() if line.strip().startswith(key + ":"))
 
 
 def merge(args) -> None:
+    """Merges the three runs into table.csv, table.json and config.yaml; the settings written
+    are the runs' own (their config.yaml), not this invocation's options."""
     rows = []
     members = None
     for level in LEVELS:
         out = args.runs / level_name(level)
         config_text = (out / "config.yaml").read_text()
-        samples = next(int(line.split(":")[1]) for line in config_text.splitlines()
-                       if line.strip().startswith("train_samples:"))
-        records = sorted(read_log(out), key=lambda r: r["id"])
+        samples = config_value(config_text, "train_samples")
+        records = sorted(search_runs.evaluations(out), key=lambda r: r["id"])
         hashes = [r["hash"] for r in records]
         if members is None:
             members = hashes
@@ -112,6 +113,8 @@ def merge(args) -> None:
                 "extrapolated": "true" if r.get("extrapolated") else "false",
                 "macs": r["macs"], "params": r["params"],
             })
+    # `samples` and `config_text` are the last level's: fidelity 1.
+    validation, population = config_value(config_text, "validation_size"), config_value(config_text, "population")
     tmp = HERE / "table.csv.tmp"
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
@@ -123,7 +126,7 @@ def merge(args) -> None:
                      for l in LEVELS}
     summary = {
         "space": "configs/spaces/table.yaml", "members": len(members), "data": "fashion-mnist",
-        "train_samples": args.samples, "validation_size": args.validation, "epochs": 1,
+        "train_samples": samples, "validation_size": validation, "epochs": 1,
         "jobs": 2, "threads_per_job": 1, "board": "jetson-nano (third-party profile, see its provenance)",
         "wall_seconds": {k: round(v, 1) for k, v in timing.items()},
         "wall_seconds_total": round(sum(timing.values()), 1),
@@ -133,7 +136,7 @@ def merge(args) -> None:
     }
     (HERE / "table.json").write_text(json.dumps(summary, indent=1) + "\n")
     # The full-fidelity config, which bench/search_efficiency replays the strategies under.
-    (HERE / "config.yaml").write_text(config_for(1.0, args.samples, args.validation, args.population))
+    (HERE / "config.yaml").write_text(config_for(1.0, samples, validation, population))
     print(f"table.csv: {len(rows)} rows ({len(members)} members x {len(LEVELS)} fidelities); "
           f"built in {summary['wall_seconds_total'] / 60:.1f} min", flush=True)
 

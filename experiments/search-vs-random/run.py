@@ -44,15 +44,8 @@ def config_for(seed: int, algorithm: str) -> str:
 
 def trained_points(out: pathlib.Path):
     """(error, energy_mj) of every trained candidate of a run."""
-    points = []
-    with open(out / "evaluations.jsonl") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            r = json.loads(line)
-            if r["status"] == "ok" and r.get("accuracy") is not None:
-                points.append((1.0 - r["accuracy"], r["energy_mj"]))
-    return points
+    return [(1.0 - r["accuracy"], r["energy_mj"]) for r in search_runs.evaluations(out)
+            if r["status"] == "ok" and r.get("accuracy") is not None]
 
 
 def hypervolume(points, reference) -> float:
