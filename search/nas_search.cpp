@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -186,13 +188,26 @@ class Driver {
       optimizer.restore(checkpoint->at("optimizer").get<Nsga2State<Genome>>());
     }
     while (optimizer.generation() <= s.generations) {
-      const std::vector<Genome> batch = optimizer.ask();
+      const std::vector<Genome> batch = optimizer.ask(fresh_rule(optimizer.generation()));
       const std::optional<std::vector<Evaluation>> results = evaluate(batch, optimizer.generation());
       if (!results) return;
       optimizer.tell(*results);
       summary_.generations_done = optimizer.generation();
       write_checkpoint({{"optimizer", optimizer.state()}});
     }
+  }
+
+  // NSGA-II's Fresh for the batch of `generation`: an architecture logged in an earlier
+  // generation, or already in this batch, is refused (logged in this one: a resumed batch, bred
+  // as it was before the interruption).
+  std::function<bool(const Genome&)> fresh_rule(std::uint64_t generation) const {
+    auto in_batch = std::make_shared<std::unordered_set<std::string>>();
+    return [this, generation, in_batch](const Genome& g) {
+      const std::string hash = canonical_hash_hex(space_.decode(g));
+      const auto it = known_.find(hash);
+      if (it != known_.end() && it->second.generation < static_cast<int>(generation)) return false;
+      return in_batch->insert(hash).second;
+    };
   }
 
   void run_random() {

@@ -22,6 +22,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -196,13 +197,26 @@ class Nsga2 {
     start_batch(std::move(decisions));
   }
 
+  /// Says whether a decision may enter the batch being bred (false: one evaluated before, or a
+  /// repeat within the batch); it sees every candidate in breeding order.
+  using Fresh = std::function<bool(const Decision&)>;
+  /// How many times a refused decision is bred again before it is taken anyway.
+  static constexpr int kRebreeds = 50;
+
   /// The batch to evaluate: the initial population at generation 0, population_size offspring
   /// after. Asking again before the batch is told in full returns the same batch. The reference
   /// is to the optimizer's own batch, which the tell() that completes it clears: copy it to keep it.
-  const std::vector<Decision>& ask() {
+  ///
+  /// With `fresh`, a sample it refuses is drawn again and a child it refuses is mutated again
+  /// (each time from the refused child, a walk away from its parents), up to kRebreeds times.
+  /// In a discrete space a converging population breeds mostly architectures it has seen;
+  /// without this, they fill the batch (evaluated for nothing, or reused) and enter the
+  /// population as clones (pymoo's eliminate_duplicates does the same). The same `fresh` on a
+  /// restored optimizer gives the same batch.
+  const std::vector<Decision>& ask(const Fresh& fresh = {}) {
     if (!batch_.empty()) return batch_;
     if (generation_ == 0) {
-      start_batch({});
+      start_batch({}, fresh);
       return batch_;
     }
     const std::size_t n = options_.population_size;
@@ -212,8 +226,8 @@ class Nsga2 {
     children.reserve(n + 1);
     for (std::size_t p = 0; p + 1 < parents.size(); p += 2) {
       auto pair = problem_.crossover(population_[parents[p]].decision, population_[parents[p + 1]].decision, rng_);
-      children.push_back(problem_.mutate(pair.first, rng_));
-      if (children.size() < n) children.push_back(problem_.mutate(pair.second, rng_));
+      children.push_back(bred_fresh(problem_.mutate(pair.first, rng_), fresh));
+      if (children.size() < n) children.push_back(bred_fresh(problem_.mutate(pair.second, rng_), fresh));
     }
     batch_ = std::move(children);
     told_.assign(batch_.size(), std::nullopt);
@@ -320,8 +334,18 @@ class Nsga2 {
   }
 
  private:
-  void start_batch(std::vector<Decision> decisions) {
-    while (decisions.size() < options_.population_size) decisions.push_back(problem_.sample(rng_));
+  // `child`, or where `fresh` refuses it, the first of up to kRebreeds further mutations it takes.
+  Decision bred_fresh(Decision child, const Fresh& fresh) {
+    for (int i = 0; fresh && i < kRebreeds && !fresh(child); ++i) child = problem_.mutate(child, rng_);
+    return child;
+  }
+
+  void start_batch(std::vector<Decision> decisions, const Fresh& fresh = {}) {
+    while (decisions.size() < options_.population_size) {
+      Decision d = problem_.sample(rng_);
+      for (int i = 0; fresh && i < kRebreeds && !fresh(d); ++i) d = problem_.sample(rng_);
+      decisions.push_back(std::move(d));
+    }
     batch_ = std::move(decisions);
     told_.assign(batch_.size(), std::nullopt);
     untold_ = batch_.size();

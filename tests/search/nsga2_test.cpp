@@ -8,6 +8,7 @@
 #include <future>
 #include <numbers>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 
 #include "search/hypervolume.hpp"
@@ -227,6 +228,46 @@ TEST_F(Nsga2Test, ResumedFromJsonContinuesExactlyAsTheUninterruptedRun) {
     tell_all(uninterrupted, in_order(16));
   }
   EXPECT_EQ(resumed.state(), uninterrupted.state());
+}
+
+// Batches bred under a Fresh that refuses every decision seen before: none repeats one (the
+// space, 10,000 members, is far from exhausted); without it a converging population breeds
+// repeats. A restored optimizer with the same Fresh breeds the same batch.
+TEST_F(Nsga2Test, FreshRefusesDecisionsSeenBeforeAndResumesTheSame) {
+  const auto run = [](bool with_fresh, std::set<std::vector<int>>& seen) {
+    Nsga2<IntegerProblem> optimizer(IntegerProblem{}, {.population_size = 20, .seed = 5});
+    std::size_t repeats = 0;
+    for (int generation = 0; generation < 40; ++generation) {
+      std::set<std::vector<int>> batch_seen;
+      const auto fresh = [&](const std::vector<int>& x) { return !seen.contains(x) && batch_seen.insert(x).second; };
+      const std::vector<std::vector<int>> batch =
+          with_fresh ? optimizer.ask(fresh) : optimizer.ask();
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!seen.insert(batch[i]).second) ++repeats;
+        optimizer.tell(i, judge(batch[i]));
+      }
+    }
+    return std::pair{repeats, optimizer.state()};
+  };
+  std::set<std::vector<int>> seen_plain, seen_fresh;
+  EXPECT_GT(run(false, seen_plain).first, 50u);
+  const auto [repeats, state] = run(true, seen_fresh);
+  EXPECT_EQ(repeats, 0u);
+  EXPECT_EQ(seen_fresh.size(), 20u * 40u);
+
+  Nsga2<IntegerProblem> resumed(IntegerProblem{}, {.population_size = 20});
+  resumed.restore(nlohmann::json::parse(nlohmann::json(state).dump()).get<Nsga2State<std::vector<int>>>());
+  Nsga2<IntegerProblem> original(IntegerProblem{}, {.population_size = 20});
+  original.restore(state);
+  const auto fresh_copy = [&seen_fresh](std::set<std::vector<int>>& batch_seen) {
+    return [&seen_fresh, &batch_seen](const std::vector<int>& x) {
+      return !seen_fresh.contains(x) && batch_seen.insert(x).second;
+    };
+  };
+  std::set<std::vector<int>> a, b;
+  const std::vector<std::vector<int>> next = original.ask(fresh_copy(a));
+  EXPECT_EQ(resumed.ask(fresh_copy(b)), next);
+  for (const auto& x : next) EXPECT_FALSE(seen_fresh.contains(x));
 }
 
 TEST_F(Nsga2Test, SearchesTheArchitectureSpaceAndResumes) {
