@@ -143,17 +143,24 @@ Design build_design(const Problem& problem, ModelFamily family, std::int64_t gra
 //   and runtime to another (arithmetic throughput; activation traffic, which a runtime that
 //   fuses layers keeps on chip; weight reads from DRAM; launch cost);
 // - per-class: per-term with the compute split by kernel class (1x1, 3x3 stride 1, other),
-//   for runtimes that pick other algorithms per kernel (Winograd for 3x3).
+//   for runtimes that pick other algorithms per kernel (Winograd for 3x3);
+// - per-term-1x1-dw: per-term with the MACs of 1x1 convolutions apart from the others, and
+//   every term of depthwise layers apart from the same term of the other layers: what moves
+//   most from a PyTorch-eager prior to a TensorRT board (1x1 convolutions become GEMMs;
+//   depthwise layers, bound by memory, fuse). On the Nano data it beats per-class from 10
+//   networks up (experiments/transfer-fit).
 // Every set also fits the per-inference overhead (added, not scaled: a per-layer prior has none).
 
 std::string scale_group(std::string_view set, LayerKind kind, Term t) {
   const bool compute = t == Term::mac || is_class_term(t);
   if (set == "one") return "all";
   if (set == "per-kind") return std::string(to_string(kind));
-  if (t == Term::layer) return "per_layer";
-  if (t == Term::weight) return "weights";
-  if (!compute) return "activations";
+  const std::string dw = set == "per-term-1x1-dw" && kind == LayerKind::depthwise ? "_dw" : "";
+  if (t == Term::layer) return "per_layer" + dw;
+  if (t == Term::weight) return "weights" + dw;
+  if (!compute) return "activations" + dw;
   if (set == "per-term") return "compute";
+  if (set == "per-term-1x1-dw") return (t == Term::mac_1x1 ? "compute_1x1" : "compute") + dw;
   if (t == Term::mac_1x1) return "compute_1x1";
   if (t == Term::mac_3x3s1) return "compute_3x3s1";
   return "compute_other";
@@ -250,10 +257,12 @@ Design build_transfer_design(const Problem& problem, std::string_view set) {
   return d;
 }
 
-// Scales of a transfer design that no row in `rows` exercises take the geometric mean of the
-// fitted non-zero ones (the prior's ratio to the other groups is the best guess there is).
-// Returns the columns filled.
-std::vector<std::size_t> fill_unfitted_scales(const Design& d, const std::vector<bool>& rows, std::vector<double>& scale) {
+// Scales of a transfer design that no row in `rows` exercises take the fitted scale of their
+// sibling where they have one (a depthwise group "X_dw": group "X" of the other layers), else
+// the geometric mean of the fitted non-zero ones (the prior's ratio to the other groups is the
+// best guess there is). Returns the columns filled, each with where its scale came from.
+std::vector<std::pair<std::size_t, std::string>> fill_unfitted_scales(const Design& d, const std::vector<bool>& rows,
+                                                                      std::vector<double>& scale) {
   double log_sum = 0;
   int fitted = 0;
   std::vector<std::size_t> empty;
@@ -268,8 +277,28 @@ std::vector<std::size_t> fill_unfitted_scales(const Design& d, const std::vector
     }
   }
   const double mean = fitted > 0 ? std::exp(log_sum / fitted) : 1.0;
-  for (std::size_t j : empty) scale[j] = mean;
-  return empty;
+  const auto sibling = [&](std::size_t j) -> std::optional<std::size_t> {
+    const std::string& name = d.columns[j].scale;
+    if (!name.ends_with("_dw")) return std::nullopt;
+    for (std::size_t k = 1; k < d.width(); ++k) {
+      if (d.columns[k].scale == name.substr(0, name.size() - 3) &&
+          std::find(empty.begin(), empty.end(), k) == empty.end() && scale[k] > 0) {
+        return k;
+      }
+    }
+    return std::nullopt;
+  };
+  std::vector<std::pair<std::size_t, std::string>> filled;
+  for (std::size_t j : empty) {
+    if (const auto k = sibling(j)) {
+      scale[j] = scale[*k];
+      filled.emplace_back(j, fmt::format("the scale of {}", d.columns[*k].scale));
+    } else {
+      scale[j] = mean;
+      filled.emplace_back(j, "the geometric mean of the fitted scales");
+    }
+  }
+  return filled;
 }
 
 // Minimising the squared relative error: each row divided by its measured value, target 1.
@@ -324,6 +353,36 @@ Solution solve_design(const NormalEquations& eq, const Design& d, Quantity q, bo
 double predict(const Design& d, const std::vector<double>& b, std::size_t i) {
   const auto row = d.row(i);
   return std::inner_product(row.begin(), row.end(), b.begin(), 0.0);
+}
+
+// Transfer fits minimise the mean absolute relative error (the MAPE the quality report and
+// the goals judge) rather than its square: a few scale factors fitted to a handful of
+// networks, where one network the prior prices badly would otherwise pull every factor toward
+// it. Iteratively reweighted least squares from the least-squares solution `s`, over `rows`.
+Solution refine_absolute(const Design& d, const Problem& problem, const std::vector<bool>& rows, Solution s,
+                         bool with_notes) {
+  constexpr int kIterations = 50;
+  constexpr double kFloor = 1e-4;  // relative residuals below it weigh as it does
+  for (int it = 0; it < kIterations; ++it) {
+    NormalEquations eq(d.width());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (!rows[i]) continue;
+      const double y = problem.samples[i].value;
+      const double r = predict(d, s.coefficients, i) / y - 1;
+      std::vector<double> a(d.row(i).begin(), d.row(i).end());
+      for (double& v : a) v /= y;
+      eq.add_row(a, 1.0, 1.0 / std::max(std::abs(r), kFloor));
+    }
+    Solution next = solve_design(eq, d, problem.quantity, with_notes);
+    double change = 0;
+    for (std::size_t j = 0; j < d.width(); ++j) {
+      change = std::max(change, std::abs(next.coefficients[j] - s.coefficients[j]) /
+                                    std::max(std::abs(s.coefficients[j]), 1e-12));
+    }
+    s = std::move(next);
+    if (change < 1e-7) break;
+  }
+  return s;
 }
 
 // Groups shuffled into folds, so that all rows of a group land on the same side.
@@ -402,6 +461,7 @@ CandidateFit evaluate_candidate(const Problem& problem, Design design, const std
     if (!d.scales.empty()) {
       std::vector<bool> rows(n);
       for (std::size_t i = 0; i < n; ++i) rows[i] = fold[i] != f;
+      s = refine_absolute(d, problem, rows, std::move(s), false);
       fill_unfitted_scales(d, rows, s.coefficients);
     }
     for (std::size_t i = 0; i < n; ++i) {
@@ -429,7 +489,12 @@ CandidateFit evaluate_candidate(const Problem& problem, Design design, const std
     if (names.size() < 2) continue;
     NormalEquations train = total;
     train.subtract(inside);
-    const Solution s = solve_design(train, d, problem.quantity, false);
+    Solution s = solve_design(train, d, problem.quantity, false);
+    if (!d.scales.empty()) {
+      std::vector<bool> others(n);
+      for (std::size_t i = 0; i < n; ++i) others[i] = problem.samples[i].family != name;
+      s = refine_absolute(d, problem, others, std::move(s), false);
+    }
     std::vector<double> predicted(n, 0.0);
     for (std::size_t i : rows) predicted[i] = predict(d, s.coefficients, i);
     const std::set<LayerKind> own = kinds_of(problem, name, true);
@@ -548,6 +613,9 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
   NormalEquations total(out.design.width());
   for (std::size_t i = 0; i < n; ++i) add_sample(total, out.design, problem, i);
   out.solution = solve_design(total, out.design, problem.quantity, true);
+  if (!out.design.scales.empty()) {
+    out.solution = refine_absolute(out.design, problem, std::vector<bool>(n, true), std::move(out.solution), true);
+  }
   out.out_of_fold = fits[best].out_of_fold;
   out.summary.kinds = problem.kinds;
   out.summary.quality = fits[best].result.cv;
@@ -583,15 +651,14 @@ FittedProblem fit_problem(const Problem& problem, const FitOptions& options) {
 
 // A transfer fit's models: the prior's (base) models with each term times its scale. A scale
 // the data could not fit (no layer exercises it, or it was indistinguishable from another)
-// takes the geometric mean of the fitted non-zero scales, so that no term of the prior is
-// silently dropped by an absence of data.
+// takes its sibling's or the geometric mean of the fitted non-zero scales (fill_unfitted_scales),
+// so that no term of the prior is silently dropped by an absence of data.
 void store_transfer_models(const FittedProblem& fitted, QuantityModels& models) {
   const Design& d = fitted.design;
   std::vector<double> scale = fitted.solution.coefficients;
   FitSummary summary = fitted.summary;
-  for (std::size_t j : fill_unfitted_scales(d, std::vector<bool>(d.x.size() / d.width(), true), scale)) {
-    summary.notes.push_back(fmt::format("scale {}: no data exercises it; takes the geometric mean of the fitted scales, {:.4g}",
-                                        d.columns[j].scale, scale[j]));
+  for (const auto& [j, from] : fill_unfitted_scales(d, std::vector<bool>(d.x.size() / d.width(), true), scale)) {
+    summary.notes.push_back(fmt::format("scale {}: no data exercises it; takes {}, {:.4g}", d.columns[j].scale, from, scale[j]));
   }
   summary.kinds.clear();
   models.overhead = scale[0];
@@ -661,7 +728,7 @@ void check_options(const FitOptions& o, const std::string& file) {
   if (o.folds < 2) bad(fmt::format("folds must be >= 2, got {}", o.folds));
   for (const std::string& set : o.transfer_scales) {
     if (std::find(kTransferScaleSets.begin(), kTransferScaleSets.end(), set) == kTransferScaleSets.end()) {
-      bad(fmt::format("unknown scale set '{}' (one, per-kind, per-term or per-class)", set));
+      bad(fmt::format("unknown scale set '{}' (one, per-kind, per-term, per-class or per-term-1x1-dw)", set));
     }
   }
   if (!(o.split_percentile > 50 && o.split_percentile < 100)) {

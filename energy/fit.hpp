@@ -21,7 +21,8 @@ namespace joules {
 
 /// The sets of scale factors a transfer fit (fit_network_transfer) tries; fit.cpp says which
 /// terms each groups.
-inline constexpr std::array<std::string_view, 4> kTransferScaleSets{"one", "per-kind", "per-term", "per-class"};
+inline constexpr std::array<std::string_view, 5> kTransferScaleSets{"one", "per-kind", "per-term", "per-class",
+                                                                      "per-term-1x1-dw"};
 
 struct FitOptions {
   /// Candidate families (default: all).

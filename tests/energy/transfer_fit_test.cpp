@@ -157,6 +157,59 @@ TEST(TransferFitTest, CandidatesWithMoreScalesThanNetworksAreSkipped) {
   EXPECT_THAT(::testing::PrintToString(s.notes), HasSubstr("skipped candidate scales per-class"));
 }
 
+// A TensorRT-like board: 1x1 convolutions dearer than the prior says against the other
+// kernels, and depthwise layers scaled apart from the conv layers, term by term. The
+// per-term-1x1-dw set recovers it exactly; per-term, which ties them together, cannot.
+TEST(TransferFitTest, DepthwiseLayersAndOneByOneConvolutionsScaleApart) {
+  const BoardProfile prior = prior_profile();
+  BoardProfile truth = rescaled(prior, 2.0, 0.5, 0.2, 0.3);
+  LayerModel& conv = *truth.energy.layers[slot(LayerKind::conv)];
+  conv.coefficients[slot(Term::mac_1x1)] *= 3.0;  // 1x1 compute: 6x the prior's, the rest 2x
+  LayerModel dw = *prior.energy.model(LayerKind::conv);
+  for (Term t : {Term::mac_1x1, Term::mac_3x3s1, Term::mac_kxk}) dw.coefficients[slot(t)] *= 0.25;
+  for (Term t : {Term::input, Term::output}) dw.coefficients[slot(t)] *= 4.0;
+  dw.coefficients[slot(Term::weight)] *= 0.5;
+  dw.coefficients[slot(Term::layer)] *= 0.05;
+  truth.energy.layers[slot(LayerKind::depthwise)] = dw;
+  Rng rng(13);
+  const NetworkMeasurementSet train = measured_on(truth, rng, 40);
+  const NetworkMeasurementSet test = measured_on(truth, rng, 40, 100);
+
+  FitOptions split, tied;
+  split.transfer_scales = {"per-term-1x1-dw"};
+  tied.transfer_scales = {"per-term"};
+  const BoardFit fit = fit_network_transfer(train, prior, identity(), split);
+  const auto& p = prior.energy.model(LayerKind::conv)->coefficients;
+  const auto& c = fit.profile.energy.model(LayerKind::conv)->coefficients;
+  EXPECT_NEAR(c[slot(Term::mac_1x1)] / p[slot(Term::mac_1x1)], 6.0, 1e-4);
+  EXPECT_NEAR(c[slot(Term::mac_3x3s1)] / p[slot(Term::mac_3x3s1)], 2.0, 1e-4);
+  ASSERT_TRUE(fit.profile.energy.model(LayerKind::depthwise));
+  const auto& d = fit.profile.energy.model(LayerKind::depthwise)->coefficients;
+  EXPECT_NEAR(d[slot(Term::mac_3x3s1)] / p[slot(Term::mac_3x3s1)], 0.25, 1e-4);
+  EXPECT_NEAR(d[slot(Term::input)] / p[slot(Term::input)], 4.0, 1e-4);
+  EXPECT_NEAR(d[slot(Term::layer)] / p[slot(Term::layer)], 0.05, 1e-4);
+  EXPECT_LT(validate_on_networks(fit.profile, test).energy.mape_pct, 0.01);
+  EXPECT_GT(validate_on_networks(fit_network_transfer(train, prior, identity(), tied).profile, test).energy.mape_pct, 1.0);
+}
+
+// Transfer fits minimise the absolute relative error: one network measured three times too
+// dear (a botched run) leaves the scale of the others where it is; least squares would move
+// it by several percent.
+TEST(TransferFitTest, OneBadMeasurementDoesNotDragTheScales) {
+  const BoardProfile prior = prior_profile();
+  const BoardProfile truth = rescaled(prior, 3.0, 3.0, 3.0, 0.0);
+  Rng rng(11);
+  NetworkMeasurementSet train = measured_on(truth, rng, 12);
+  train.rows[4].energy_mj *= 3.0;
+  FitOptions one;
+  one.transfer_scales = {"one"};
+  const BoardFit fit = fit_network_transfer(train, prior, identity(), one);
+  const auto& c = fit.profile.energy.model(LayerKind::conv)->coefficients;
+  const auto& p = prior.energy.model(LayerKind::conv)->coefficients;
+  EXPECT_NEAR(c[slot(Term::mac_3x3s1)] / p[slot(Term::mac_3x3s1)], 3.0, 3e-3);
+  EXPECT_LT(validate_on_networks(fit.profile, measured_on(truth, rng, 20, 100)).energy.mape_pct, 0.1);
+}
+
 TEST(TransferFitTest, ALatencyThePriorLacksIsFittedFromScratchAndSaidSo) {
   const BoardProfile prior = prior_profile();
   Rng rng(5);
