@@ -89,7 +89,7 @@ int run_fit(const FitCommandOptions& o) {
       break;
     }
     if (std::find(kTransferScaleSets.begin(), kTransferScaleSets.end(), set) == kTransferScaleSets.end()) {
-      throw InputError("", 0, "--scales", fmt::format("expected auto, one, per-kind, per-term or per-class, got '{}'", set));
+      throw InputError("", 0, "--scales", fmt::format("expected auto, one, per-kind, per-term, per-class or per-term-1x1-dw, got '{}'", set));
     }
     options.transfer_scales.push_back(set);
   }
@@ -246,7 +246,7 @@ Runner add_fit_command(CLI::App& app) {
                   "Transfer fit (--networks): keep this profile's models and fit a few scale factors (NAME or PROFILE.yaml)");
   cmd->add_option("--scales", o->scales,
                   "Transfer fits: candidate scale sets, auto (default: all, chosen by cross-validation), one, "
-                  "per-kind, per-term, per-class; repeatable");
+                  "per-kind, per-term, per-class, per-term-1x1-dw; repeatable");
   cmd->add_option("--validate", o->validate,
                   "Also score the fitted profile on these measured networks (a per-network CSV not used in the fit)");
   cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see docs/formats/board-profile.md)")->required();
