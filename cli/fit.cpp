@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
@@ -89,7 +90,7 @@ int run_fit(const FitCommandOptions& o) {
       break;
     }
     if (std::find(kTransferScaleSets.begin(), kTransferScaleSets.end(), set) == kTransferScaleSets.end()) {
-      throw InputError("", 0, "--scales", fmt::format("expected auto, one, per-kind, per-term, per-class or per-term-1x1-dw, got '{}'", set));
+      throw InputError("", 0, "--scales", fmt::format("expected auto, {}, got '{}'", fmt::join(kTransferScaleSets, ", "), set));
     }
     options.transfer_scales.push_back(set);
   }
@@ -245,8 +246,8 @@ Runner add_fit_command(CLI::App& app) {
   cmd->add_option("--prior", o->prior,
                   "Transfer fit (--networks): keep this profile's models and fit a few scale factors (NAME or PROFILE.yaml)");
   cmd->add_option("--scales", o->scales,
-                  "Transfer fits: candidate scale sets, auto (default: all, chosen by cross-validation), one, "
-                  "per-kind, per-term, per-class, per-term-1x1-dw; repeatable");
+                  fmt::format("Transfer fits: candidate scale sets, auto (default: all, chosen by cross-validation), "
+                              "{}; repeatable", fmt::join(kTransferScaleSets, ", ")));
   cmd->add_option("--validate", o->validate,
                   "Also score the fitted profile on these measured networks (a per-network CSV not used in the fit)");
   cmd->add_option("--provenance", o->provenance, "YAML with board and provenance (see docs/formats/board-profile.md)")->required();

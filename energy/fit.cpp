@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "energy/estimator.hpp"
 #include "energy/nnls.hpp"
@@ -301,12 +302,13 @@ std::vector<std::pair<std::size_t, std::string>> fill_unfitted_scales(const Desi
   return filled;
 }
 
-// Minimising the squared relative error: each row divided by its measured value, target 1.
-void add_sample(NormalEquations& eq, const Design& d, const Problem& problem, std::size_t i) {
+// Minimising the squared relative error: each row divided by its measured value, target 1
+// (weighted: refine_absolute).
+void add_sample(NormalEquations& eq, const Design& d, const Problem& problem, std::size_t i, double weight = 1.0) {
   std::vector<double> a(d.row(i).begin(), d.row(i).end());
   const double y = problem.samples[i].value;
   for (double& v : a) v /= y;
-  eq.add_row(a, 1.0);
+  eq.add_row(a, 1.0, weight);
 }
 
 // Solves one candidate's normal equations. Columns without data get zero (a kernel class
@@ -367,11 +369,8 @@ Solution refine_absolute(const Design& d, const Problem& problem, const std::vec
     NormalEquations eq(d.width());
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (!rows[i]) continue;
-      const double y = problem.samples[i].value;
-      const double r = predict(d, s.coefficients, i) / y - 1;
-      std::vector<double> a(d.row(i).begin(), d.row(i).end());
-      for (double& v : a) v /= y;
-      eq.add_row(a, 1.0, 1.0 / std::max(std::abs(r), kFloor));
+      const double r = predict(d, s.coefficients, i) / problem.samples[i].value - 1;
+      add_sample(eq, d, problem, i, 1.0 / std::max(std::abs(r), kFloor));
     }
     Solution next = solve_design(eq, d, problem.quantity, with_notes);
     double change = 0;
@@ -728,7 +727,7 @@ void check_options(const FitOptions& o, const std::string& file) {
   if (o.folds < 2) bad(fmt::format("folds must be >= 2, got {}", o.folds));
   for (const std::string& set : o.transfer_scales) {
     if (std::find(kTransferScaleSets.begin(), kTransferScaleSets.end(), set) == kTransferScaleSets.end()) {
-      bad(fmt::format("unknown scale set '{}' (one, per-kind, per-term, per-class or per-term-1x1-dw)", set));
+      bad(fmt::format("unknown scale set '{}' ({})", set, fmt::join(kTransferScaleSets, ", ")));
     }
   }
   if (!(o.split_percentile > 50 && o.split_percentile < 100)) {

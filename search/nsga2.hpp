@@ -334,17 +334,20 @@ class Nsga2 {
   }
 
  private:
-  // `child`, or where `fresh` refuses it, the first of up to kRebreeds further mutations it takes.
+  // `d`, or where `fresh` refuses it, the first of up to kRebreeds redraws (next(d)) it takes.
+  template <class Next>
+  Decision until_fresh(Decision d, const Fresh& fresh, Next next) {
+    for (int i = 0; fresh && i < kRebreeds && !fresh(d); ++i) d = next(d);
+    return d;
+  }
+  // A child, mutated again from itself while `fresh` refuses it.
   Decision bred_fresh(Decision child, const Fresh& fresh) {
-    for (int i = 0; fresh && i < kRebreeds && !fresh(child); ++i) child = problem_.mutate(child, rng_);
-    return child;
+    return until_fresh(std::move(child), fresh, [&](const Decision& x) { return problem_.mutate(x, rng_); });
   }
 
   void start_batch(std::vector<Decision> decisions, const Fresh& fresh = {}) {
     while (decisions.size() < options_.population_size) {
-      Decision d = problem_.sample(rng_);
-      for (int i = 0; fresh && i < kRebreeds && !fresh(d); ++i) d = problem_.sample(rng_);
-      decisions.push_back(std::move(d));
+      decisions.push_back(until_fresh(problem_.sample(rng_), fresh, [&](const Decision&) { return problem_.sample(rng_); }));
     }
     batch_ = std::move(decisions);
     told_.assign(batch_.size(), std::nullopt);
