@@ -109,7 +109,7 @@ double front_hypervolume(const std::vector<EvaluationRecord>& records, std::size
   return hypervolume(points, reference);
 }
 
-enum class Strategy { nsga2, nsga2_async, random, nsga2_fidelity };
+enum class Strategy { nsga2, nsga2_plain, nsga2_async, random, nsga2_fidelity };
 
 struct Replay {
   std::vector<EvaluationRecord> log;    // evaluations.jsonl, in order
@@ -120,7 +120,7 @@ struct Replay {
 // trainings were answered or their table seconds reach `max_seconds`.
 Replay replay(SearchConfig config, const BoardProfile& profile, const Table& table, Strategy strategy,
               std::uint64_t seed, std::size_t population, std::size_t max_trainings, double max_seconds,
-              const std::filesystem::path& dir, const FidelityOptions& fidelity = {}) {
+              const std::filesystem::path& dir, const FidelityOptions& fidelity = {}, std::size_t prescreen = 1) {
   config.seed = seed;
   config.training.seed = seed;
   config.search.population = population;
@@ -131,6 +131,7 @@ Replay replay(SearchConfig config, const BoardProfile& profile, const Table& tab
   config.search.schedule = strategy == Strategy::nsga2_async ? Schedule::async : Schedule::generational;
   config.search.evaluations = strategy == Strategy::nsga2_async ? 100000 : 0;
   if (strategy == Strategy::nsga2_fidelity) config.search.fidelity = fidelity;
+  config.search.prescreen = strategy == Strategy::nsga2 || strategy == Strategy::nsga2_fidelity ? prescreen : 1;
   // Read back, so that the config checks (e.g. of --fidelity-levels) hold for the replay too.
   const std::string yaml = to_yaml(config);
   config = parse_search_config(yaml, "replay config", dir.parent_path().string());
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> budgets{50, 100, 200, 400};
   bool skip_tpe = false;
   FidelityOptions fidelity;
+  std::size_t prescreen = SearchOptions{}.prescreen;
   app.add_option("--table", table_path, "The table (experiments/nas-table/table.csv)");
   app.add_option("--config", config_path, "The table's search config at fidelity 1");
   app.add_option("--seeds", seeds, "Seeds per strategy");
@@ -210,6 +212,8 @@ int main(int argc, char** argv) {
   app.add_option("--fidelity-levels", fidelity.levels, "search.fidelity levels of the replay (the table has 0.25,0.5,1)")
       ->delimiter(',');
   app.add_option("--promote", fidelity.promote, "search.fidelity promote share of the replay");
+  app.add_option("--prescreen", prescreen,
+                 "search.prescreen of joules nsga2 and the multi-fidelity replays ('joules nsga2 plain': 1)");
   app.add_option("--python", python, "Python with optuna (Debian: python3-optuna)");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -291,7 +295,10 @@ int main(int argc, char** argv) {
     if (motpe_seeds > 0) launch("optuna motpe", "motpe", motpe_seeds);
 
     const std::vector<std::pair<std::string, Strategy>> joules_strategies{
-        {"joules nsga2", Strategy::nsga2}, {"joules nsga2 async", Strategy::nsga2_async}, {"random", Strategy::random}};
+        {"joules nsga2", Strategy::nsga2},
+        {"joules nsga2 async", Strategy::nsga2_async},
+        {"random", Strategy::random},
+        {"joules nsga2 plain", Strategy::nsga2_plain}};
     // Runs task(i, scratch directory) for i < count on `jobs` threads; rethrows the first error.
     const auto in_parallel = [&](std::size_t count, const std::function<void(std::size_t, const std::filesystem::path&)>& task) {
       std::atomic<std::size_t> next{0};
@@ -317,7 +324,7 @@ int main(int argc, char** argv) {
     in_parallel(joules_strategies.size() * seeds, [&](std::size_t i, const std::filesystem::path& dir) {
       const auto& [name, strategy] = joules_strategies[i / seeds];
       const std::size_t s = i % seeds;
-      replays[name][s] = replay(config, profile, table, strategy, s + 1, population, max_budget, 1e300, dir);
+      replays[name][s] = replay(config, profile, table, strategy, s + 1, population, max_budget, 1e300, dir, {}, prescreen);
     });
     for (const auto& [name, runs] : replays)
       for (const Replay& r : runs) {
@@ -388,82 +395,104 @@ int main(int argc, char** argv) {
     ratio_row("joules nsga2", "optuna tpe");
     ratio_row("joules nsga2", "optuna motpe");
     ratio_row("joules nsga2 async", "optuna nsga2");
+    ratio_row("joules nsga2", "joules nsga2 plain");
+    ratio_row("joules nsga2 plain", "optuna nsga2");
+    ratio_row("joules nsga2 plain", "random");
 
     // Evaluations joules NSGA-II needs to reach random search's median hypervolume at the
     // largest budget (per seed; the median over seeds).
     const double random_target = medians["random"].back() * true_hv;
-    std::vector<double> needed;
-    for (const Replay& r : replays["joules nsga2"]) {
-      std::size_t n = 1;
-      while (n <= r.log.size() && front_hypervolume(r.log, n, reference) < random_target) ++n;
-      needed.push_back(n <= r.log.size() ? static_cast<double>(n) : std::nan(""));
+    nlohmann::json to_random;
+    for (const std::string name : {"joules nsga2", "joules nsga2 plain"}) {
+      std::vector<double> needed;
+      for (const Replay& r : replays[name]) {
+        std::size_t n = 1;
+        while (n <= r.log.size() && front_hypervolume(r.log, n, reference) < random_target) ++n;
+        needed.push_back(n <= r.log.size() ? static_cast<double>(n) : 1e9);
+      }
+      const auto reached = std::count_if(needed.begin(), needed.end(), [](double x) { return x < 1e9; });
+      const double m = median(needed);
+      fmt::print("{}{} reaches random search's median {}-evaluation hypervolume after a median of {} "
+                 "evaluations ({} of {} seeds reach it within {})\n",
+                 name == "joules nsga2" ? "\n" : "", name, max_budget,
+                 m >= 1e9 ? std::string("(not reached)") : fmt::format("{:.0f}", m), reached, seeds, max_budget);
+      to_random[name] = m >= 1e9 ? nlohmann::json() : nlohmann::json(m);
     }
-    const std::size_t reached = static_cast<std::size_t>(std::count_if(needed.begin(), needed.end(), [](double x) { return !std::isnan(x); }));
-    for (double& x : needed)
-      if (std::isnan(x)) x = 1e9;
-    fmt::print("\njoules nsga2 reaches random search's median {}-evaluation hypervolume after a median of {} "
-               "evaluations ({} of {} seeds reach it within {})\n",
-               max_budget, median(needed) >= 1e9 ? std::string("(not reached)") : fmt::format("{:.0f}", median(needed)),
-               reached, seeds, max_budget);
 
     // Multi-fidelity: search.fidelity replayed. Its cost is the
     // table seconds of every training at every level, in the order they ran (rungs.jsonl). Its
     // front is priced two ways: as logged (each candidate at the accuracy of the highest level
     // it reached, the network whose weights the run keeps: what a user of the run gets), and
     // counting only the trainings at fidelity 1.
-    std::vector<double> baseline_seconds, baseline_hv;
-    for (const Replay& r : replays["joules nsga2"]) {
-      double s = 0;
-      for (std::size_t i = 0; i < max_budget; ++i) s += r.log[i].train_seconds;
-      baseline_seconds.push_back(s);
-      baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
-    }
-    const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds);
-    struct Accounting {
-      std::vector<double> fraction;      // seconds to reach target_hv / budget_seconds (1e9: never)
-      std::vector<double> share_at_budget;  // hypervolume share within budget_seconds
-    };
-    std::map<std::string, Accounting> accountings;  // "as logged", "fidelity 1 only"
     std::vector<Replay> fidelity_replays(seeds);
+    // Full-fidelity training seconds of a replay's first max_budget evaluations.
+    const auto seconds_of = [&](const Replay& r) {
+      double spent = 0;
+      for (std::size_t i = 0; i < max_budget; ++i) spent += r.log[i].train_seconds;
+      return spent;
+    };
+    double longest = 1.0;  // the multi-fidelity replays run to twice the longest baseline's median
+    for (const std::string baseline : {"joules nsga2", "joules nsga2 plain"}) {
+      std::vector<double> spent;
+      for (const Replay& r : replays[baseline]) spent.push_back(seconds_of(r));
+      longest = std::max(longest, median(spent));
+    }
     in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
       fidelity_replays[s] = replay(config, profile, table, Strategy::nsga2_fidelity, s + 1, population, 1000000,
-                                   2.0 * budget_seconds, dir, fidelity);
+                                   2.0 * longest, dir, fidelity, prescreen);
     });
-    for (const Replay& r : fidelity_replays) {
-      for (const bool full_only : {false, true}) {
-        double spent = 0, hv_budget = 0;
-        std::optional<double> at;
-        std::map<std::int64_t, std::vector<double>> latest;  // candidate id -> its highest level's point
-        for (const EvaluationRecord& rung : r.rungs) {
-          spent += rung.train_seconds;
-          const bool counts = rung.status == EvaluationStatus::ok && rung.accuracy &&
-                              (!full_only || (rung.fidelity && *rung.fidelity == 1.0));
-          if (counts) latest[rung.id] = {1.0 - *rung.accuracy, rung.energy_mj};
-          else if (!full_only) latest.erase(rung.id);
-          ObjectiveMatrix points;
-          for (const auto& [id, point] : latest) points.push_back(point);
-          const double hv = hypervolume(points, reference);
-          if (spent <= budget_seconds) hv_budget = hv;
-          if (!at && hv >= target_hv) at = spent;
-        }
-        Accounting& acc = accountings[full_only ? "fidelity 1 only" : "as logged"];
-        acc.fraction.push_back(at ? *at / budget_seconds : 1e9);
-        acc.share_at_budget.push_back(hv_budget / true_hv);
-      }
-    }
-    fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {}) against full-fidelity joules nsga2 "
-               "at {} evaluations (median hypervolume share {:.4f}, median {:.0f} training seconds):\n",
-               fmt::join(fidelity.levels, ", "), fidelity.promote, max_budget, target_hv / true_hv, budget_seconds);
     nlohmann::json fidelity_summary;
-    for (const auto& [name, acc] : accountings) {
-      const double f = median(acc.fraction);
-      const auto seeds_reached = std::count_if(acc.fraction.begin(), acc.fraction.end(), [](double x) { return x < 1e9; });
-      fmt::print("  front {}: reaches that hypervolume with a median {} of those seconds ({} of {} seeds within "
-                 "twice them); median share with the same seconds {:.4f}\n",
-                 name, f >= 1e9 ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * f), seeds_reached, seeds,
-                 median(acc.share_at_budget));
-      fidelity_summary[name] = {{"seconds_fraction", f >= 1e9 ? nlohmann::json() : nlohmann::json(f)},
-                                {"share_at_same_seconds", median(acc.share_at_budget)}};
+    // Against each full-fidelity baseline: joules nsga2 (the same search.prescreen as the
+    // multi-fidelity replays) and joules nsga2 plain (prescreen 1).
+    for (const std::string baseline : {"joules nsga2", "joules nsga2 plain"}) {
+      std::vector<double> baseline_seconds, baseline_hv;
+      for (const Replay& r : replays[baseline]) {
+        baseline_seconds.push_back(seconds_of(r));
+        baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
+      }
+      const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds);
+      struct Accounting {
+        std::vector<double> fraction;         // seconds to reach target_hv / budget_seconds (1e9: never)
+        std::vector<double> share_at_budget;  // hypervolume share within budget_seconds
+      };
+      std::map<std::string, Accounting> accountings;  // "as logged", "fidelity 1 only"
+      for (const Replay& r : fidelity_replays) {
+        for (const bool full_only : {false, true}) {
+          double spent = 0, hv_budget = 0;
+          std::optional<double> at;
+          std::map<std::int64_t, std::vector<double>> latest;  // candidate id -> its highest level's point
+          for (const EvaluationRecord& rung : r.rungs) {
+            spent += rung.train_seconds;
+            const bool counts = rung.status == EvaluationStatus::ok && rung.accuracy &&
+                                (!full_only || (rung.fidelity && *rung.fidelity == 1.0));
+            if (counts) latest[rung.id] = {1.0 - *rung.accuracy, rung.energy_mj};
+            else if (!full_only) latest.erase(rung.id);
+            ObjectiveMatrix points;
+            for (const auto& [id, point] : latest) points.push_back(point);
+            const double hv = hypervolume(points, reference);
+            if (spent <= budget_seconds) hv_budget = hv;
+            if (!at && hv >= target_hv) at = spent;
+          }
+          Accounting& acc = accountings[full_only ? "fidelity 1 only" : "as logged"];
+          acc.fraction.push_back(at ? *at / budget_seconds : 1e9);
+          acc.share_at_budget.push_back(hv_budget / true_hv);
+        }
+      }
+      fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {}; prescreen {}) against full-fidelity {} "
+                 "at {} evaluations (median hypervolume share {:.4f}, median {:.0f} training seconds):\n",
+                 fmt::join(fidelity.levels, ", "), fidelity.promote, prescreen, baseline, max_budget,
+                 target_hv / true_hv, budget_seconds);
+      for (const auto& [name, acc] : accountings) {
+        const double f = median(acc.fraction);
+        const auto seeds_reached =
+            std::count_if(acc.fraction.begin(), acc.fraction.end(), [](double x) { return x < 1e9; });
+        fmt::print("  front {}: reaches that hypervolume with a median {} of those seconds ({} of {} seeds within "
+                   "the replay's seconds); median share with the same seconds {:.4f}\n",
+                   name, f >= 1e9 ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * f), seeds_reached,
+                   seeds, median(acc.share_at_budget));
+        fidelity_summary[baseline][name] = {{"seconds_fraction", f >= 1e9 ? nlohmann::json() : nlohmann::json(f)},
+                                            {"share_at_same_seconds", median(acc.share_at_budget)}};
+      }
     }
     fmt::print("load average at the end: {:.2f}\n", load_average());
 
@@ -471,7 +500,7 @@ int main(int argc, char** argv) {
                            {"seeds", seeds},
                            {"medians", medians},
                            {"optuna_distinct_architectures", distinct},
-                           {"evaluations_to_random_at_max", median(needed) >= 1e9 ? nlohmann::json() : nlohmann::json(median(needed))},
+                           {"evaluations_to_random_at_max", to_random},
                            {"fidelity", fidelity_summary}};
     fmt::print("{}\n", summary.dump());
     std::filesystem::remove_all(scratch);

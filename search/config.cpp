@@ -83,7 +83,7 @@ SearchOptions read_search(const yaml::Value& node) {
   if (!node.defined()) return o;
   node.allow_keys({"algorithm", "population", "generations", "jobs", "objectives", "budgets", "crossover_rate",
                   "extrapolation", "split", "schedule", "evaluations",
-                  "coordinator_trains", "fidelity"});
+                  "coordinator_trains", "fidelity", "prescreen"});
   if (const yaml::Value split = node.get("split"); split.defined()) o.split = read_split_link(split);
   if (node.get("algorithm").defined()) {
     o.algorithm = node.get("algorithm").as_enum(kAlgorithmNames);
@@ -122,6 +122,14 @@ SearchOptions read_search(const yaml::Value& node) {
   }
   if (node.get("evaluations").defined()) o.evaluations = node.get("evaluations").as_int(1, 100000000);
   if (node.get("coordinator_trains").defined()) o.coordinator_trains = node.get("coordinator_trains").as_bool();
+  if (const yaml::Value p = node.get("prescreen"); p.defined()) {
+    o.prescreen = static_cast<std::size_t>(p.as_int(1, 64));
+    if (o.prescreen > 1 && o.schedule == Schedule::async) {
+      p.fail("the prescreen picks among a generation's children: not with schedule: async (set prescreen: 1)");
+    }
+  } else if (o.schedule == Schedule::async) {
+    o.prescreen = 1;
+  }
   if (const yaml::Value f = node.get("fidelity"); f.defined()) {
     if (!f.is_map()) f.fail("expected {levels: [0.25, 0.5, 1], promote: 0.5}");
     f.allow_keys({"levels", "promote"});
@@ -296,6 +304,7 @@ std::string to_yaml(const SearchConfig& c) {
   out += fmt::format("  schedule: {}\n", to_string(s.schedule));
   if (s.evaluations > 0) out += fmt::format("  evaluations: {}\n", s.evaluations);
   out += fmt::format("  coordinator_trains: {}\n", s.coordinator_trains);
+  out += fmt::format("  prescreen: {}\n", s.prescreen);
   if (s.fidelity) {
     std::string levels;
     for (double l : s.fidelity->levels) levels += (levels.empty() ? "" : ", ") + fmt::format("{}", l);

@@ -19,6 +19,7 @@
 // thread the results are told from. state()/restore() capture and restore everything, so a
 // restored optimizer continues exactly as the original would have.
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -200,6 +201,8 @@ class Nsga2 {
   /// Says whether a decision may enter the batch being bred (false: one evaluated before, or a
   /// repeat within the batch); it sees every candidate in breeding order.
   using Fresh = std::function<bool(const Decision&)>;
+  /// Picks `n` of the bred `children` to evaluate (indices into them).
+  using Screen = std::function<std::vector<std::size_t>(const std::vector<Decision>& children, std::size_t n)>;
   /// How many times a refused decision is bred again before it is taken anyway.
   static constexpr int kRebreeds = 50;
 
@@ -213,21 +216,33 @@ class Nsga2 {
   /// without this, they fill the batch (evaluated for nothing, or reused) and enter the
   /// population as clones (pymoo's eliminate_duplicates does the same). The same `fresh` on a
   /// restored optimizer gives the same batch.
-  const std::vector<Decision>& ask(const Fresh& fresh = {}) {
+  ///
+  /// With `screen` and breed > 1, population_size x breed children are bred (after generation
+  /// 0) and the batch is the population_size of them that `screen` picks (indices into the
+  /// bred children, distinct; the batch keeps the bred order): a caller that can predict how
+  /// children score spends its evaluations on the promising ones (search.prescreen).
+  /// Throws std::logic_error when `screen` returns other than population_size distinct
+  /// indices of bred children.
+  const std::vector<Decision>& ask(const Fresh& fresh = {}, const Screen& screen = {}, std::size_t breed = 1) {
     if (!batch_.empty()) return batch_;
     if (generation_ == 0) {
       start_batch({}, fresh);
       return batch_;
     }
     const std::size_t n = options_.population_size;
+    const std::size_t bred = screen && breed > 1 ? n * breed : n;
     const nsga2_detail::Ranking ranking = nsga2_detail::rank_and_crowd(objectives_of(population_), violations_of(population_));
-    const std::vector<std::size_t> parents = nsga2_detail::select_parents(ranking, n + n % 2, rng_);
+    const std::vector<std::size_t> parents = nsga2_detail::select_parents(ranking, bred + bred % 2, rng_);
     std::vector<Decision> children;
-    children.reserve(n + 1);
+    children.reserve(bred + 1);
     for (std::size_t p = 0; p + 1 < parents.size(); p += 2) {
       auto pair = problem_.crossover(population_[parents[p]].decision, population_[parents[p + 1]].decision, rng_);
       children.push_back(bred_fresh(problem_.mutate(pair.first, rng_), fresh));
-      if (children.size() < n) children.push_back(bred_fresh(problem_.mutate(pair.second, rng_), fresh));
+      if (children.size() < bred) children.push_back(bred_fresh(problem_.mutate(pair.second, rng_), fresh));
+    }
+    if (bred > n) {
+      std::vector<std::size_t> picks = screen(children, n);
+      children = screened(std::move(children), std::move(picks));
     }
     batch_ = std::move(children);
     told_.assign(batch_.size(), std::nullopt);
@@ -339,6 +354,18 @@ class Nsga2 {
   Decision until_fresh(Decision d, const Fresh& fresh, Next next) {
     for (int i = 0; fresh && i < kRebreeds && !fresh(d); ++i) d = next(d);
     return d;
+  }
+  // The children `picks` names, in bred order.
+  std::vector<Decision> screened(std::vector<Decision> children, std::vector<std::size_t> picks) const {
+    std::sort(picks.begin(), picks.end());
+    if (picks.size() != options_.population_size || std::adjacent_find(picks.begin(), picks.end()) != picks.end() ||
+        (!picks.empty() && picks.back() >= children.size())) {
+      throw std::logic_error(fmt::format("ask: the screen picked {} children of {}; expected {} distinct ones",
+                                         picks.size(), children.size(), options_.population_size));
+    }
+    std::vector<Decision> batch;
+    for (std::size_t i : picks) batch.push_back(std::move(children[i]));
+    return batch;
   }
   // A child, mutated again from itself while `fresh` refuses it.
   Decision bred_fresh(Decision child, const Fresh& fresh) {

@@ -432,6 +432,18 @@ std::vector<std::size_t> SearchSpace::active_choice_genes(const Genome& g) const
   return genes;
 }
 
+std::vector<double> SearchSpace::features(const Genome& genome) const {
+  check(genome);
+  std::vector<std::size_t> offset(cardinality_.size() + 1, 0);
+  for (std::size_t i = 0; i < cardinality_.size(); ++i) offset[i + 1] = offset[i] + cardinality_[i];
+  std::vector<double> x(offset.back(), 0.0);
+  std::vector<std::size_t> genes = active_choice_genes(genome);
+  genes.push_back(0);
+  genes.push_back(fc_count_gene());
+  for (std::size_t gene : genes) x[offset[gene] + static_cast<std::size_t>(genome[gene])] = 1.0;
+  return x;
+}
+
 Genome SearchSpace::mutate(const Genome& parent, Rng& rng) const {
   check(parent);
   const Architecture before = decode(parent);

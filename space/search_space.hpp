@@ -96,6 +96,12 @@ class SearchSpace {
   Genome encode(const Architecture& arch) const;
   /// Throws std::invalid_argument naming the first gene out of range.
   void check(const Genome& genome) const;
+  /// A numeric description for models of what a genome scores (the search's surrogate): one
+  /// 0/1 entry per value of every gene, set for the values of the active genes (blocks and fc
+  /// layers present, and their counts); inactive genes add nothing. The same length for every
+  /// genome of the space; encode(decode(g)) gives one description per architecture. Throws as
+  /// check().
+  std::vector<double> features(const Genome& genome) const;
 
   Architecture sample_architecture(Rng& rng) const { return decode(sample(rng)); }
 

@@ -20,6 +20,7 @@
 #include "energy/split.hpp"
 #include "search/compare.hpp"
 #include "search/export.hpp"
+#include "search/hypervolume.hpp"
 #include "search/pareto.hpp"
 #include "space/analysis.hpp"
 #include "space/architecture_yaml.hpp"
@@ -382,7 +383,8 @@ TEST_F(NasSearchTest, ALogWeightsPathOutsideTheRunIsRefused) {
 }
 
 TEST_F(NasSearchTest, ExportWritesTheNonDominatedMembers) {
-  const SearchConfig config = config_from(config_text("  budgets: {params: 60000}"));
+  // prescreen 1: the prescreen would breed around the over-budget children the plot must show.
+  const SearchConfig config = config_from(config_text("  budgets: {params: 60000}\n  prescreen: 1"));
   FakeTrainer trainer;
   const auto log = run_fresh(config, trainer, "a");
   const ExportResult exported = export_front({.run_dir = tmp.path() / "a"});
@@ -914,6 +916,53 @@ TEST(SearchConfigTest, FidelityIsReadCheckedAndWrittenBack) {
   std::string whole_split = small_space_config("  fidelity: {}");
   whole_split.replace(whole_split.find("train_samples: 1000"), 19, "epochs: 1");
   EXPECT_THAT(config_error(whole_split), HasSubstr("search.fidelity: needs training.train_samples"));
+}
+
+TEST(SearchConfigTest, PrescreenIsReadCheckedAndWrittenBack) {
+  EXPECT_EQ(config_from(small_space_config("  population: 8")).search.prescreen, 4u) << "on by default";
+  const SearchConfig off = config_from(small_space_config("  prescreen: 1"));
+  EXPECT_EQ(off.search.prescreen, 1u);
+  EXPECT_EQ(parse_search_config(to_yaml(off), "resolved.yaml", JOULES_SOURCE_DIR), off);
+  const auto error = [](const std::string& search) { return config_error(small_space_config(search)); };
+  EXPECT_THAT(error("  prescreen: 0"), HasSubstr("search.prescreen"));
+  EXPECT_THAT(error("  prescreen: 100"), HasSubstr("search.prescreen"));
+  EXPECT_THAT(error("  schedule: async\n  prescreen: 4"), HasSubstr("search.prescreen: the prescreen picks among"));
+  // Left out under async: off, and the resolved config reads back.
+  const SearchConfig async = config_from(small_space_config("  schedule: async"));
+  EXPECT_EQ(async.search.prescreen, 1u);
+  EXPECT_EQ(parse_search_config(to_yaml(async), "resolved.yaml", JOULES_SOURCE_DIR), async);
+}
+
+// The stand-in trainer's accuracy is a smooth function of the parameter count, which the
+// prescreen's model learns from the first generation: its searches find a better front with
+// the same trainings, on most seeds (the trainer's per-architecture noise it cannot learn).
+TEST_F(NasSearchTest, PrescreenFindsABetterFrontWithTheSameTrainings) {
+  const auto volume = [&](std::size_t prescreen, std::uint64_t seed) {
+    SearchConfig config = config_from(config_text(fmt::format("  prescreen: {}", prescreen)));
+    config.search.generations = 8;
+    config.seed = seed;
+    FakeTrainer trainer;
+    const auto log = run_fresh(config, trainer, fmt::format("p{}-{}", prescreen, seed));
+    std::size_t trained = 0;
+    ObjectiveMatrix points;
+    for (const auto& r : log) {
+      if (r.status != EvaluationStatus::ok) continue;
+      ++trained;
+      points.push_back({1.0 - *r.accuracy, r.energy_mj});
+    }
+    EXPECT_EQ(trained, 72u) << "population 8, generations 8: as many trainings either way";
+    return hypervolume(points, {0.5, 5.0});
+  };
+  int wins = 0;
+  double with = 0.0, without = 0.0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    const double a = volume(4, seed), b = volume(1, seed);
+    with += a;
+    without += b;
+    if (a > b) ++wins;
+  }
+  EXPECT_GE(wins, 5) << "of 8 seeds";
+  EXPECT_GT(with, without);
 }
 
 TEST_F(NasSearchTest, FidelityTrainsEveryChildAtTheLowestLevelAndPromotesTheBestShare) {

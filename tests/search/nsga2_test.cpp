@@ -13,6 +13,7 @@
 
 #include "search/hypervolume.hpp"
 #include "search/nsga2_json.hpp"
+#include "search/surrogate.hpp"
 #include "search/test_problems.hpp"
 #include "space/analysis.hpp"
 #include "space/search_space.hpp"
@@ -268,6 +269,51 @@ TEST_F(Nsga2Test, FreshRefusesDecisionsSeenBeforeAndResumesTheSame) {
   const std::vector<std::vector<int>> next = original.ask(fresh_copy(a));
   EXPECT_EQ(resumed.ask(fresh_copy(b)), next);
   for (const auto& x : next) EXPECT_FALSE(seen_fresh.contains(x));
+}
+
+// A screen that knows the objectives (the prescreen's ideal: a perfect surrogate) picks the
+// children that add most to the front; the batch is those children, in bred order.
+TEST_F(Nsga2Test, ScreenPicksTheBatchAmongMoreChildren) {
+  // Hypervolume of the feasible points judged so far against (100, 100).
+  const auto volume = [](const std::vector<std::vector<int>>& seen) {
+    ObjectiveMatrix points;
+    for (const auto& x : seen)
+      if (judge(x).violation == 0.0) points.push_back(judge(x).objectives);
+    return hypervolume(points, {100.0, 100.0});
+  };
+  const auto run = [&](bool screened) {
+    Nsga2<IntegerProblem> optimizer(IntegerProblem{}, {.population_size = 10, .seed = 3});
+    std::vector<std::vector<int>> seen;
+    for (int generation = 0; generation < 6; ++generation) {
+      const auto screen = [&](const std::vector<std::vector<int>>& children, std::size_t n) {
+        EXPECT_EQ(children.size(), 40u);
+        ObjectiveMatrix evaluated, candidates;
+        std::vector<bool> feasible;
+        for (const auto& x : seen) evaluated.push_back(judge(x).objectives);
+        for (const auto& x : children) {
+          candidates.push_back(judge(x).objectives);
+          feasible.push_back(judge(x).violation == 0.0);
+        }
+        return prescreen(evaluated, candidates, feasible, n);
+      };
+      const std::vector<std::vector<int>> batch =
+          screened ? optimizer.ask({}, screen, 4) : optimizer.ask();
+      EXPECT_EQ(batch.size(), 10u);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        seen.push_back(batch[i]);
+        optimizer.tell(i, judge(batch[i]));
+      }
+    }
+    return volume(seen);
+  };
+  EXPECT_GT(run(true), run(false) + 50.0);
+
+  // A screen that picks too few, or one twice, is a programming error.
+  Nsga2<IntegerProblem> optimizer(IntegerProblem{}, {.population_size = 4, .seed = 1});
+  const std::vector<std::vector<int>> first = optimizer.ask();
+  for (std::size_t i = 0; i < first.size(); ++i) optimizer.tell(i, judge(first[i]));
+  const auto twice = [](const std::vector<std::vector<int>>&, std::size_t) { return std::vector<std::size_t>{0, 0, 1, 2}; };
+  EXPECT_THROW(optimizer.ask({}, twice, 2), std::logic_error);
 }
 
 TEST_F(Nsga2Test, SearchesTheArchitectureSpaceAndResumes) {

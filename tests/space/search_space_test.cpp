@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "space/analysis.hpp"
@@ -42,6 +43,28 @@ TEST_F(SearchSpaceTest, ShippedSpaceReadsAsWritten) {
   EXPECT_EQ(o.pool.size(), 3u);
   EXPECT_EQ(o.global_pool, (std::vector<bool>{false, true}));
   EXPECT_EQ(space.genome_length(), 1u + 4 * 6 + 1 + 2 + 1);
+}
+
+// The surrogate's description: one architecture, one description (whatever its inactive genes
+// hold); two architectures, two; the same length throughout.
+TEST_F(SearchSpaceTest, FeaturesDescribeTheArchitectureNotTheInactiveGenes) {
+  Rng rng(12);
+  std::map<std::string, std::vector<double>> by_hash;
+  std::set<std::vector<double>> descriptions;
+  std::size_t length = 0;
+  for (int i = 0; i < 500; ++i) {
+    const Genome g = space.sample(rng);
+    const Architecture a = space.decode(g);
+    const std::vector<double> x = space.features(space.encode(a));
+    if (length == 0) length = x.size();
+    EXPECT_EQ(x.size(), length);
+    for (double v : x) EXPECT_TRUE(v == 0.0 || v == 1.0);
+    const auto [it, inserted] = by_hash.emplace(canonical_hash_hex(a), x);
+    if (!inserted) EXPECT_EQ(it->second, x);
+    descriptions.insert(x);
+  }
+  EXPECT_EQ(descriptions.size(), by_hash.size());
+  EXPECT_THROW(space.features(Genome{1, 2}), std::invalid_argument);
 }
 
 TEST_F(SearchSpaceTest, OptionsRoundTripThroughYaml) {
