@@ -55,7 +55,13 @@ class SearchCommandTest : public ::testing::Test {
 };
 
 TEST_F(SearchCommandTest, RunsEndToEndAndExportsTheFront) {
-  const std::string config = tmp.write("tiny.yaml", tiny_config());
+  // prescreen 1: the prescreen breeds around over-budget children (this test wants some) and
+  // spends some of so tiny a run on long shots that 384 samples do not train.
+  std::string text = tiny_config();
+  const std::size_t at = text.find("  population: 6\n");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "  prescreen: 1\n");
+  const std::string config = tmp.write("tiny.yaml", text);
   const fs::path run = tmp.path() / "run";
   const CommandResult r = run_joules({"search", config, "--out", run.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
