@@ -247,10 +247,12 @@ class Driver {
       ObjectiveMatrix x;
       std::vector<double> y;
       for (const EvaluationRecord* r : trained) {
-        x.push_back(surrogate_features(r->arch, r->macs, r->params, r->fidelity.value_or(1.0)));
+        const std::optional<Genome> genome = canonical_genome(r->arch);
+        if (!genome) continue;  // not recoverable from the architecture: left out of the fit
+        x.push_back(surrogate_features(*genome, r->macs, r->params, r->fidelity.value_or(1.0)));
         y.push_back(*r->accuracy);
       }
-      model = GaussianProcess::fit(x, y);
+      if (!x.empty()) model = GaussianProcess::fit(x, y);
     }
     if (predicts && !model) {
       std::vector<std::size_t> first(n);
@@ -262,7 +264,7 @@ class Driver {
     for (const Genome& g : children) {
       EvaluationRecord r = priced(space_.decode(g));
       if (model) {
-        const GpPrediction p = model->predict(surrogate_features(r.arch, r.macs, r.params, 1.0));
+        const GpPrediction p = model->predict(surrogate_features(canonical_genome(r.arch).value_or(g), r.macs, r.params, 1.0));
         r.accuracy = std::clamp(p.mean + kPrescreenKappa * p.sd, 0.0, 1.0);
       }
       candidates.push_back(minimised_objectives(r, objectives));
@@ -271,11 +273,21 @@ class Driver {
     return prescreen(evaluated, candidates, feasible, n);
   }
 
-  // The surrogate's description of a training: the space's features of the architecture, the
+  // The one genome of an architecture (inactive genes 0); none where the space's encoding
+  // cannot recover it (a decode that dropped layers).
+  std::optional<Genome> canonical_genome(const Architecture& arch) const {
+    try {
+      return space_.encode(arch);
+    } catch (const std::invalid_argument&) {
+      return std::nullopt;
+    }
+  }
+
+  // The surrogate's description of a training: the space's features of the genome, the
   // logarithms of its MACs and parameters, and of the share of the training it had.
-  std::vector<double> surrogate_features(const Architecture& arch, std::int64_t macs, std::int64_t params,
+  std::vector<double> surrogate_features(const Genome& genome, std::int64_t macs, std::int64_t params,
                                          double fidelity) const {
-    std::vector<double> x = space_.features(space_.encode(arch));
+    std::vector<double> x = space_.features(genome);
     x.push_back(std::log(1.0 + static_cast<double>(macs)));
     x.push_back(std::log(1.0 + static_cast<double>(params)));
     x.push_back(std::log2(fidelity));
