@@ -431,26 +431,24 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < max_budget; ++i) spent += r.log[i].train_seconds;
       return spent;
     };
+    // Against each full-fidelity baseline: joules nsga2 (the same search.prescreen as the
+    // multi-fidelity replays) and joules nsga2 plain (prescreen 1).
+    const std::vector<std::string> baselines{"joules nsga2", "joules nsga2 plain"};
+    std::map<std::string, std::vector<double>> baseline_seconds;  // per seed
     double longest = 1.0;  // the multi-fidelity replays run to twice the longest baseline's median
-    for (const std::string baseline : {"joules nsga2", "joules nsga2 plain"}) {
-      std::vector<double> spent;
-      for (const Replay& r : replays[baseline]) spent.push_back(seconds_of(r));
-      longest = std::max(longest, median(spent));
+    for (const std::string& baseline : baselines) {
+      for (const Replay& r : replays[baseline]) baseline_seconds[baseline].push_back(seconds_of(r));
+      longest = std::max(longest, median(baseline_seconds[baseline]));
     }
     in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
       fidelity_replays[s] = replay(config, profile, table, Strategy::nsga2_fidelity, s + 1, population, 1000000,
                                    2.0 * longest, dir, fidelity, prescreen);
     });
     nlohmann::json fidelity_summary;
-    // Against each full-fidelity baseline: joules nsga2 (the same search.prescreen as the
-    // multi-fidelity replays) and joules nsga2 plain (prescreen 1).
-    for (const std::string baseline : {"joules nsga2", "joules nsga2 plain"}) {
-      std::vector<double> baseline_seconds, baseline_hv;
-      for (const Replay& r : replays[baseline]) {
-        baseline_seconds.push_back(seconds_of(r));
-        baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
-      }
-      const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds);
+    for (const std::string& baseline : baselines) {
+      std::vector<double> baseline_hv;
+      for (const Replay& r : replays[baseline]) baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
+      const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds[baseline]);
       struct Accounting {
         std::vector<double> fraction;         // seconds to reach target_hv / budget_seconds (1e9: never)
         std::vector<double> share_at_budget;  // hypervolume share within budget_seconds

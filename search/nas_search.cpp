@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -256,7 +257,7 @@ class Driver {
     }
     if (predicts && !model) {
       std::vector<std::size_t> first(n);
-      for (std::size_t i = 0; i < n; ++i) first[i] = i;
+      std::iota(first.begin(), first.end(), 0);
       return first;
     }
     ObjectiveMatrix candidates;

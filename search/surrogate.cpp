@@ -229,9 +229,9 @@ std::vector<std::size_t> prescreen(const ObjectiveMatrix& evaluated, const Objec
       const std::vector<double>& c = candidates[open[o]];
       double gain = 0.0;
       if (by_volume) {
-        ObjectiveMatrix with = front;
-        with.push_back(c);
-        gain = hypervolume(with, reference) - base;
+        front.push_back(c);
+        gain = hypervolume(front, reference) - base;
+        front.pop_back();
       }
       const std::pair<int, double> score = gain > tiny ? std::pair{1, gain} : std::pair{0, -epsilon(c)};
       if (best.first < 0 || score > best) {
