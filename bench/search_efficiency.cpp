@@ -131,7 +131,7 @@ Replay replay(SearchConfig config, const BoardProfile& profile, const Table& tab
   config.search.schedule = strategy == Strategy::nsga2_async ? Schedule::async : Schedule::generational;
   config.search.evaluations = strategy == Strategy::nsga2_async ? 100000 : 0;
   if (strategy == Strategy::nsga2_fidelity) config.search.fidelity = fidelity;
-  config.search.prescreen = strategy == Strategy::nsga2 || strategy == Strategy::nsga2_fidelity ? prescreen : 1;
+  config.search.prescreen = strategy == Strategy::nsga2_plain || strategy == Strategy::random ? 1 : prescreen;
   // Read back, so that the config checks (e.g. of --fidelity-levels) hold for the replay too.
   const std::string yaml = to_yaml(config);
   config = parse_search_config(yaml, "replay config", dir.parent_path().string());
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--promote", fidelity.promote, "search.fidelity promote share of the replay");
   app.add_option("--prescreen", prescreen,
-                 "search.prescreen of joules nsga2 and the multi-fidelity replays ('joules nsga2 plain': 1)");
+                 "search.prescreen of joules nsga2, its async schedule and the multi-fidelity replays ('joules nsga2 plain': 1)");
   app.add_option("--python", python, "Python with optuna (Debian: python3-optuna)");
   CLI11_PARSE(app, argc, argv);
   try {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -59,16 +60,33 @@ class AsyncNsga2 {
   /// The population (at most population_size, best first after the first selection).
   const std::vector<Individual<Decision>>& population() const { return population_; }
 
+  /// Which of `children` to hand out (an index into them).
+  using Pick = std::function<std::size_t(const std::vector<Decision>& children)>;
+
   /// One new child: a sample while the initial population is handed out (or fewer than two
   /// individuals have been told), else a tournament-selected pair crossed over and mutated.
-  Decision breed() {
+  /// With `pick` and candidates > 1 (after the initial population), `candidates` children are
+  /// bred, each from its own pair, and the one `pick` chooses is handed out: it counts as one
+  /// child (search.prescreen). Throws std::logic_error when `pick` returns an index outside them.
+  Decision breed(const Pick& pick = {}, std::size_t candidates = 1) {
     ++bred_;
     if (bred_ <= options_.population_size || population_.size() < 2) return problem_.sample(rng_);
     const nsga2_detail::Ranking ranking =
         nsga2_detail::rank_and_crowd(objectives_of(population_), violations_of(population_));
-    const std::vector<std::size_t> parents = nsga2_detail::select_parents(ranking, 2, rng_);
-    auto pair = problem_.crossover(population_[parents[0]].decision, population_[parents[1]].decision, rng_);
-    return problem_.mutate(pair.first, rng_);
+    const std::size_t n = pick && candidates > 1 ? candidates : 1;
+    const std::vector<std::size_t> parents = nsga2_detail::select_parents(ranking, 2 * n, rng_);
+    std::vector<Decision> children;
+    for (std::size_t c = 0; c < n; ++c) {
+      auto pair =
+          problem_.crossover(population_[parents[2 * c]].decision, population_[parents[2 * c + 1]].decision, rng_);
+      children.push_back(problem_.mutate(pair.first, rng_));
+    }
+    if (n == 1) return std::move(children.front());
+    const std::size_t chosen = pick(children);
+    if (chosen >= n) {
+      throw std::logic_error(fmt::format("AsyncNsga2::breed: the pick chose child {} of {}", chosen, n));
+    }
+    return std::move(children[chosen]);
   }
 
   /// A finished result enters by environmental selection. Throws std::invalid_argument (the

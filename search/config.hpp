@@ -85,11 +85,11 @@ struct SearchOptions {
   /// Successive halving (generational nsga2 and random only); none: every candidate gets the
   /// whole training.
   std::optional<FidelityOptions> fidelity;
-  /// search.prescreen: children bred per candidate trained (generational nsga2; 1: off). Of
-  /// population x prescreen children, the population a Gaussian process of accuracy (fitted to
-  /// the earlier generations' trainings, energy and latency exact) says add the most
-  /// hypervolume are trained (search/surrogate.hpp). Ignored by random and exhaustive; 1
-  /// when schedule: async leaves it out.
+  /// search.prescreen: children bred per candidate trained (nsga2; 1: off). Of population x
+  /// prescreen children, the population a Gaussian process of accuracy (fitted to the earlier
+  /// generations' trainings, energy and latency exact) says add the most hypervolume are
+  /// trained (search/surrogate.hpp); schedule: async picks one of prescreen children for each
+  /// free slot (1 when async leaves the key out). Ignored by random and exhaustive.
   std::size_t prescreen = 4;
   /// Under MPI, rank 0 also trains (one candidate at a time) besides coordinating.
   bool coordinator_trains = false;

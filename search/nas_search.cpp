@@ -8,6 +8,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -226,36 +227,59 @@ class Driver {
   Nsga2<NasProblem>::Screen screen_rule(std::uint64_t generation) const {
     if (config_.search.prescreen <= 1) return {};
     return [this, generation](const std::vector<Genome>& children, std::size_t n) {
-      return screen(children, n, static_cast<int>(generation));
+      const int g = static_cast<int>(generation);
+      return screen(children, n, trained_objectives(g), accuracy_model(g));
     };
   }
 
-  std::vector<std::size_t> screen(const std::vector<Genome>& children, std::size_t n, int generation) const {
-    const std::vector<Objective>& objectives = config_.search.objectives;
+  // The trainings of generations before `generation`, oldest first.
+  std::vector<const EvaluationRecord*> trained_before(int generation) const {
     std::vector<const EvaluationRecord*> trained;
     for (const auto& [hash, r] : known_) {
       if (r.generation < generation && r.status == EvaluationStatus::ok && r.accuracy) trained.push_back(&r);
     }
     std::sort(trained.begin(), trained.end(), [](auto* a, auto* b) { return a->id < b->id; });
-    ObjectiveMatrix evaluated;
-    for (const EvaluationRecord* r : trained) evaluated.push_back(minimised_objectives(*r, objectives));
-    // The latest kSurrogateRows trainings: the fit is cubic in them.
-    if (trained.size() > kSurrogateRows) trained.erase(trained.begin(), trained.end() - kSurrogateRows);
+    return trained;
+  }
 
-    const bool predicts = std::find(objectives.begin(), objectives.end(), Objective::accuracy) != objectives.end();
-    std::optional<GaussianProcess> model;
-    if (predicts && trained.size() >= 2) {
-      ObjectiveMatrix x;
-      std::vector<double> y;
-      for (const EvaluationRecord* r : trained) {
-        const std::optional<Genome> genome = canonical_genome(r->arch);
-        if (!genome) continue;  // not recoverable from the architecture: left out of the fit
-        x.push_back(surrogate_features(*genome, r->macs, r->params, r->fidelity.value_or(1.0)));
-        y.push_back(*r->accuracy);
-      }
-      if (!x.empty()) model = GaussianProcess::fit(x, y);
+  ObjectiveMatrix trained_objectives(int generation) const {
+    ObjectiveMatrix evaluated;
+    for (const EvaluationRecord* r : trained_before(generation)) {
+      evaluated.push_back(minimised_objectives(*r, config_.search.objectives));
     }
-    if (predicts && !model) {
+    return evaluated;
+  }
+
+  bool predicts_accuracy() const {
+    const std::vector<Objective>& objectives = config_.search.objectives;
+    return std::find(objectives.begin(), objectives.end(), Objective::accuracy) != objectives.end();
+  }
+
+  // The prescreen's model of accuracy, fitted to the latest kSurrogateRows trainings of
+  // generations before `generation` (the fit is cubic in them); none where accuracy is not an
+  // objective or fewer than 2 trainings are there to fit.
+  std::optional<GaussianProcess> accuracy_model(int generation) const {
+    if (!predicts_accuracy()) return std::nullopt;
+    std::vector<const EvaluationRecord*> trained = trained_before(generation);
+    if (trained.size() > kSurrogateRows) trained.erase(trained.begin(), trained.end() - kSurrogateRows);
+    if (trained.size() < 2) return std::nullopt;
+    ObjectiveMatrix x;
+    std::vector<double> y;
+    for (const EvaluationRecord* r : trained) {
+      const std::optional<Genome> genome = canonical_genome(r->arch);
+      if (!genome) continue;  // not recoverable from the architecture: left out of the fit
+      x.push_back(surrogate_features(*genome, r->macs, r->params, r->fidelity.value_or(1.0)));
+      y.push_back(*r->accuracy);
+    }
+    if (x.empty()) return std::nullopt;
+    return GaussianProcess::fit(x, y);
+  }
+
+  // The `n` of `children` to train: those that add the most hypervolume to `evaluated` at an
+  // optimistic accuracy from `model` (without a model where accuracy is an objective: the first n).
+  std::vector<std::size_t> screen(const std::vector<Genome>& children, std::size_t n, const ObjectiveMatrix& evaluated,
+                                  const std::optional<GaussianProcess>& model) const {
+    if (predicts_accuracy() && !model) {
       std::vector<std::size_t> first(n);
       std::iota(first.begin(), first.end(), 0);
       return first;
@@ -268,7 +292,7 @@ class Driver {
         const GpPrediction p = model->predict(surrogate_features(canonical_genome(r.arch).value_or(g), r.macs, r.params, 1.0));
         r.accuracy = std::clamp(p.mean + kPrescreenKappa * p.sd, 0.0, 1.0);
       }
-      candidates.push_back(minimised_objectives(r, objectives));
+      candidates.push_back(minimised_objectives(r, config_.search.objectives));
       feasible.push_back(r.status != EvaluationStatus::infeasible);
     }
     return prescreen(evaluated, candidates, feasible, n);
@@ -419,6 +443,28 @@ class Driver {
       flying.emplace(id, std::pair{std::move(genome), std::move(r)});
       ++running_;
     };
+    // search.prescreen: of `prescreen` children bred for a free slot, the one that adds the
+    // most hypervolume to every training so far, at an optimistic accuracy from a model refitted
+    // each `population` results told; children trained or in training already are passed over.
+    std::optional<GaussianProcess> model;
+    std::optional<std::size_t> model_told;  // told / population when `model` was fitted
+    const AsyncNsga2<NasProblem>::Pick pick = [&](const std::vector<Genome>& children) -> std::size_t {
+      std::vector<Genome> fresh;
+      std::vector<std::size_t> index;
+      std::unordered_set<std::string> hashes;
+      for (std::size_t i = 0; i < children.size(); ++i) {
+        const std::string hash = canonical_hash_hex(space_.decode(children[i]));
+        if (flying_hashes.contains(hash) || known_.contains(hash) || !hashes.insert(hash).second) continue;
+        fresh.push_back(children[i]);
+        index.push_back(i);
+      }
+      if (fresh.empty()) return 0;
+      if (model_told != told / s.population) {
+        model = accuracy_model(std::numeric_limits<int>::max());
+        model_told = told / s.population;
+      }
+      return index[screen(fresh, 1, trained_objectives(std::numeric_limits<int>::max()), model).front()];
+    };
     // Hands out children until every slot is busy or the budget is spent; infeasible and known
     // candidates are told at once.
     const auto fill = [&] {
@@ -431,7 +477,7 @@ class Driver {
         }
         if (optimizer.bred() >= budget) break;
         const std::size_t generation = optimizer.bred() / s.population;
-        Genome genome = optimizer.breed();
+        Genome genome = s.prescreen > 1 ? optimizer.breed(pick, s.prescreen) : optimizer.breed();
         const Architecture arch = space_.decode(genome);
         const std::string hash = canonical_hash_hex(arch);
         if (flying_hashes.contains(hash)) {

@@ -118,6 +118,35 @@ TEST(AsyncNsga2Test, HandsOutTheInitialSamplesThenBreedsFromWhatWasTold) {
   EXPECT_EQ(optimizer.population().size(), 4u);  // environmental selection keeps population_size
 }
 
+TEST(AsyncNsga2Test, APickChoosesOneOfSeveralChildrenAndCountsAsOne) {
+  const Zdt problem(1, 5);
+  AsyncNsga2<Zdt> optimizer(problem, Nsga2Options{.population_size = 4, .seed = 2});
+  std::size_t asked = 0;
+  const AsyncNsga2<Zdt>::Pick pick_last = [&](const std::vector<std::vector<double>>& children) {
+    ++asked;
+    EXPECT_EQ(children.size(), 3u);
+    return children.size() - 1;
+  };
+  for (int i = 0; i < 4; ++i) {
+    const auto x = optimizer.breed(pick_last, 3);
+    optimizer.tell(x, problem.evaluate(x));
+  }
+  EXPECT_EQ(asked, 0u) << "the initial population is sampled, not picked";
+  AsyncNsga2<Zdt> copy(problem, optimizer.options());
+  copy.restore(optimizer.state());
+  const auto picked = optimizer.breed(pick_last, 3);
+  EXPECT_EQ(asked, 1u);
+  EXPECT_EQ(optimizer.bred(), 5u);
+  std::vector<std::vector<double>> seen;
+  const auto first = copy.breed([&](const auto& children) { seen = children; return std::size_t{0}; }, 3);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(picked, seen.back()) << "the same children, the last handed out";
+  EXPECT_EQ(first, seen.front());
+  EXPECT_NE(seen.front(), seen.back());
+  EXPECT_THAT([&] { optimizer.breed([](const auto&) { return std::size_t{3}; }, 3); },
+              ThrowsMessage<std::logic_error>(HasSubstr("chose child 3 of 3")));
+}
+
 TEST(AsyncNsga2Test, KeepsTheNonDominatedAndRejectsBadEvaluations) {
   const Zdt problem(1, 3);
   AsyncNsga2<Zdt> optimizer(problem, Nsga2Options{.population_size = 2, .seed = 1});

@@ -926,11 +926,13 @@ TEST(SearchConfigTest, PrescreenIsReadCheckedAndWrittenBack) {
   const auto error = [](const std::string& search) { return config_error(small_space_config(search)); };
   EXPECT_THAT(error("  prescreen: 0"), HasSubstr("search.prescreen"));
   EXPECT_THAT(error("  prescreen: 100"), HasSubstr("search.prescreen"));
-  EXPECT_THAT(error("  schedule: async\n  prescreen: 4"), HasSubstr("search.prescreen: the prescreen picks among"));
-  // Left out under async: off, and the resolved config reads back.
+  // Async picks one of prescreen children per free slot when asked to; left out, off there.
   const SearchConfig async = config_from(small_space_config("  schedule: async"));
   EXPECT_EQ(async.search.prescreen, 1u);
   EXPECT_EQ(parse_search_config(to_yaml(async), "resolved.yaml", JOULES_SOURCE_DIR), async);
+  const SearchConfig async_on = config_from(small_space_config("  schedule: async\n  prescreen: 4"));
+  EXPECT_EQ(async_on.search.prescreen, 4u);
+  EXPECT_EQ(parse_search_config(to_yaml(async_on), "resolved.yaml", JOULES_SOURCE_DIR), async_on);
 }
 
 // The stand-in trainer's accuracy is a smooth function of the parameter count, which the
@@ -951,6 +953,34 @@ TEST_F(NasSearchTest, PrescreenFindsABetterFrontWithTheSameTrainings) {
       points.push_back({1.0 - *r.accuracy, r.energy_mj});
     }
     EXPECT_EQ(trained, 72u) << "population 8, generations 8: as many trainings either way";
+    return hypervolume(points, {0.5, 5.0});
+  };
+  int wins = 0;
+  double with = 0.0, without = 0.0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    const double a = volume(4, seed), b = volume(1, seed);
+    with += a;
+    without += b;
+    if (a > b) ++wins;
+  }
+  EXPECT_GE(wins, 5) << "of 8 seeds";
+  EXPECT_GT(with, without);
+}
+
+// Async picks one of `prescreen` children per free slot; one slot makes the run deterministic.
+TEST_F(NasSearchTest, AsyncPrescreenFindsABetterFrontWithTheSameTrainings) {
+  const auto volume = [&](std::size_t prescreen, std::uint64_t seed) {
+    SearchConfig config =
+        config_from(config_text(fmt::format("  schedule: async\n  evaluations: 72\n  prescreen: {}", prescreen), "nsga2", 1));
+    config.seed = seed;
+    FakeTrainer trainer;
+    const auto log = run_fresh(config, trainer, fmt::format("a{}-{}", prescreen, seed));
+    ObjectiveMatrix points;
+    for (const auto& r : log) {
+      if (r.status == EvaluationStatus::ok) points.push_back({1.0 - *r.accuracy, r.energy_mj});
+    }
+    for (const auto& [hash, n] : trainer.calls()) EXPECT_EQ(n, 1) << hash;
+    EXPECT_LE(log.size(), 72u) << "a pick counts as one child against the budget";
     return hypervolume(points, {0.5, 5.0});
   };
   int wins = 0;
