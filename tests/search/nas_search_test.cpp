@@ -621,39 +621,42 @@ TEST_F(NasSearchTest, AsyncScheduleSpendsTheEvaluationBudgetAndTrainsEachArchite
 }
 
 TEST_F(NasSearchTest, AsyncResumeNeverTrainsALoggedArchitectureAgain) {
-  const SearchConfig config = config_from(config_text("  schedule: async", "nsga2", 2));
-  FakeTrainer first;
-  first.stop_after(11);
-  const std::filesystem::path dir = tmp.path() / "cut";
-  {
-    RunDirectory run = RunDirectory::create(dir, to_yaml(config));
-    EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+  for (const char* prescreen : {"1", "4"}) {
+    SCOPED_TRACE(fmt::format("prescreen {}", prescreen));
+    const SearchConfig config = config_from(config_text(fmt::format("  schedule: async\n  prescreen: {}", prescreen), "nsga2", 2));
+    FakeTrainer first;
+    first.stop_after(11);
+    const std::filesystem::path dir = tmp.path() / fmt::format("cut-{}", prescreen);
+    {
+      RunDirectory run = RunDirectory::create(dir, to_yaml(config));
+      EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+    }
+    const auto before = read_evaluations(dir);
+    ASSERT_GE(before.size(), 8u);
+    std::set<std::string> logged_first;
+    for (const auto& r : before) logged_first.insert(r.hash);
+    FakeTrainer second;
+    SearchSummary summary;
+    {
+      RunDirectory run = RunDirectory::resume(dir);
+      summary = run_search(config, load_board_profile(config.board), run, hooks_for(second));
+      EXPECT_FALSE(summary.interrupted);
+      EXPECT_EQ((*run.read_checkpoint())["finished"], true);
+    }
+    EXPECT_GT(second.calls().size(), 0u);
+    for (const auto& [hash, n] : second.calls()) {
+      EXPECT_EQ(n, 1) << hash;
+      EXPECT_FALSE(logged_first.contains(hash)) << "trained again after resume: " << hash;
+    }
+    const auto after = read_evaluations(dir);
+    std::set<std::string> hashes;
+    std::set<std::int64_t> ids;
+    for (const auto& r : after) {
+      EXPECT_TRUE(hashes.insert(r.hash).second) << "logged twice: " << r.hash;
+      EXPECT_TRUE(ids.insert(r.id).second) << "id given twice: " << r.id;
+    }
+    EXPECT_LE(after.size(), config.search.evaluation_budget());
   }
-  const auto before = read_evaluations(dir);
-  ASSERT_GE(before.size(), 8u);
-  std::set<std::string> logged_first;
-  for (const auto& r : before) logged_first.insert(r.hash);
-  FakeTrainer second;
-  SearchSummary summary;
-  {
-    RunDirectory run = RunDirectory::resume(dir);
-    summary = run_search(config, load_board_profile(config.board), run, hooks_for(second));
-    EXPECT_FALSE(summary.interrupted);
-    EXPECT_EQ((*run.read_checkpoint())["finished"], true);
-  }
-  EXPECT_GT(second.calls().size(), 0u);
-  for (const auto& [hash, n] : second.calls()) {
-    EXPECT_EQ(n, 1) << hash;
-    EXPECT_FALSE(logged_first.contains(hash)) << "trained again after resume: " << hash;
-  }
-  const auto after = read_evaluations(dir);
-  std::set<std::string> hashes;
-  std::set<std::int64_t> ids;
-  for (const auto& r : after) {
-    EXPECT_TRUE(hashes.insert(r.hash).second) << "logged twice: " << r.hash;
-    EXPECT_TRUE(ids.insert(r.id).second) << "id given twice: " << r.id;
-  }
-  EXPECT_LE(after.size(), config.search.evaluation_budget());
 }
 
 TEST_F(NasSearchTest, AScheduleChangeOnResumeIsRefused) {
