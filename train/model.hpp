@@ -83,6 +83,9 @@ class NetworkImpl : public torch::nn::Module {
   /// Number of trainable values (what PyTorch's sum(p.numel() for p in parameters()) says).
   std::int64_t parameter_count() const;
 
+  /// Draws the dropout masks (its state is part of a training state).
+  at::Generator& generator() { return generator_; }
+
  private:
   Architecture arch_;
   at::Generator generator_;

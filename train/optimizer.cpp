@@ -1,6 +1,9 @@
 #include "train/optimizer.hpp"
 
 #include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace joules {
 
@@ -61,6 +64,27 @@ void FlatOptimizer::step(double learning_rate) {
 bool FlatOptimizer::weights_finite() const {
   torch::NoGradGuard no_grad;
   return torch::isfinite(weights_).all().item<bool>();
+}
+
+std::vector<torch::Tensor> FlatOptimizer::state() const {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor none = torch::empty({0});
+  return {weights_.cpu().clone(), momentum_.cpu().clone(), second_.defined() ? second_.cpu().clone() : none,
+          torch::tensor({steps_}, torch::kInt64)};
+}
+
+void FlatOptimizer::restore(const std::vector<torch::Tensor>& state) {
+  const std::int64_t second = second_.defined() ? weights_.numel() : 0;
+  if (state.size() != 4 || state[0].numel() != weights_.numel() || state[1].numel() != weights_.numel() ||
+      state[2].numel() != second || state[3].numel() != 1) {
+    throw std::runtime_error(fmt::format("the optimizer state does not fit: {} parameters{}", weights_.numel(),
+                                         second > 0 ? " (Adam)" : ""));
+  }
+  torch::NoGradGuard no_grad;
+  weights_.copy_(state[0]);
+  momentum_.copy_(state[1]);
+  if (second_.defined()) second_.copy_(state[2]);
+  steps_ = state[3].item<std::int64_t>();
 }
 
 }  // namespace joules

@@ -27,6 +27,11 @@ class FlatOptimizer {
   void step(double learning_rate);
   /// False when a weight is NaN or infinite.
   bool weights_finite() const;
+  /// The weights, the moment buffers and the step count, for a training state (CPU copies).
+  std::vector<torch::Tensor> state() const;
+  /// Restores state() of an optimizer over the same parameters and options. Throws
+  /// std::runtime_error when the sizes do not match.
+  void restore(const std::vector<torch::Tensor>& state);
 
  private:
   TrainOptions options_;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
+#include <sstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -12,6 +14,7 @@
 #include "train/model.hpp"
 #include "train/optimizer.hpp"
 #include "train/threads.hpp"
+#include "util/atomic_file.hpp"
 #include "util/input_error.hpp"
 #include "util/random.hpp"
 
@@ -106,6 +109,20 @@ class Trainer {
 
     std::vector<std::int64_t> order(data_.train_order.begin(), data_.train_order.begin() + samples);
     torch::Tensor permutation = torch::empty({samples}, torch::kInt64);
+    const auto shuffle = [&] {
+      for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.index(i + 1)]);
+      std::copy(order.begin(), order.end(), permutation.data_ptr<std::int64_t>());
+    };
+    const std::int64_t end_step = o_.stop_step > 0 ? std::min(o_.stop_step, total_steps) : total_steps;
+    if (!o_.resume_path.empty()) {
+      restore_state(network, optimizer, total_steps, samples);
+      // The epochs begun before the state was saved drew their shuffles: draw them again.
+      for (std::int64_t e = 0; e < (result_.steps + steps_per_epoch - 1) / steps_per_epoch; ++e) shuffle();
+      if (result_.steps > end_step) {
+        throw std::runtime_error(fmt::format("the training state {} is at step {}, past the {} asked",
+                                             o_.resume_path, result_.steps, end_step));
+      }
+    }
     torch::Tensor x;
     torch::Tensor y;
     double window_loss = 0.0;  // loss curve
@@ -158,13 +175,9 @@ class Trainer {
 
     network->train();
     bool stopped = stop_requested(hooks_);
-    while (!stopped && result_.steps < total_steps) {
+    while (!stopped && result_.steps < end_step) {
       const std::int64_t in_epoch = result_.steps % steps_per_epoch;
-      if (in_epoch == 0) {
-        for (std::size_t i = order.size() - 1; i > 0; --i)
-          std::swap(order[i], order[shuffle_rng.index(i + 1)]);
-        std::copy(order.begin(), order.end(), permutation.data_ptr<std::int64_t>());
-      }
+      if (in_epoch == 0) shuffle();
       const torch::Tensor rows = permutation.narrow(0, in_epoch * batch, batch);
       gather_images(data_, data_.images, rows, x);  // on the CPU, reusing x
       augment_batch(x, rows, /*epoch=*/result_.steps / steps_per_epoch, augment_seed, o_.augment, data_);
@@ -197,7 +210,7 @@ class Trainer {
       if (window_steps == o_.loss_every_steps) close_window();
       if (hooks_.on_progress && seconds_since(last_report) >= hooks_.progress_interval_s) report(false);
       stopped = stop_requested(hooks_);
-      if (budgeted && result_.steps < total_steps && seconds_since(start) + eval_reserve_s() >= o_.time_budget_s) {
+      if (budgeted && result_.steps < end_step && seconds_since(start) + eval_reserve_s() >= o_.time_budget_s) {
         result_.status = TrainStatus::truncated;
         result_.reason = fmt::format("time budget of {} s reached after {} of {} steps", o_.time_budget_s,
                                      result_.steps, total_steps);
@@ -217,7 +230,19 @@ class Trainer {
       result_.reason = fmt::format("stopped after {} of {} steps", result_.steps, total_steps);
       return;
     }
-    if (result_.status != TrainStatus::truncated) result_.status = TrainStatus::ok;
+    if (result_.status != TrainStatus::truncated) {
+      result_.status = TrainStatus::ok;
+      if (!o_.state_path.empty()) {
+        try {
+          save_state(network, optimizer, total_steps, samples);
+        } catch (const std::exception& e) {
+          result_.status = TrainStatus::failed;
+          result_.reason = fmt::format("trained, but saving the training state failed: {}", error_text(e));
+          result_.save_error = error_text(e);
+          return;
+        }
+      }
+    }
 
     result_.validation_accuracy = accuracy(network, data_, data_.images, data_.labels, data_.validation_index,
                                            o_.eval_batch_size, device_, hooks_, deadline);
@@ -255,6 +280,59 @@ class Trainer {
   }
 
  private:
+  // A training state file (TrainOptions::state_path): torch::save of the optimizer's state()
+  // (4 tensors), the dropout generator's state, [version, steps, samples seen, the run's
+  // steps, training samples, seed], then the network's buffers in order.
+  static constexpr std::int64_t kStateVersion = 1;
+
+  std::vector<std::int64_t> run_identity(std::int64_t total_steps, std::int64_t samples) const {
+    return {total_steps, samples, static_cast<std::int64_t>(o_.seed)};
+  }
+
+  void save_state(Network& network, const FlatOptimizer& optimizer, std::int64_t total_steps, std::int64_t samples) {
+    std::vector<torch::Tensor> state = optimizer.state();
+    state.push_back(network->generator().get_state());
+    std::vector<std::int64_t> meta{kStateVersion, result_.steps, result_.samples_seen};
+    for (std::int64_t v : run_identity(total_steps, samples)) meta.push_back(v);
+    state.push_back(torch::tensor(meta, torch::kInt64));
+    for (const torch::Tensor& b : network->buffers()) state.push_back(b.detach().cpu().clone());
+    std::ostringstream bytes;
+    torch::save(state, bytes);
+    write_file_atomic(o_.state_path, bytes.str());
+  }
+
+  void restore_state(Network& network, FlatOptimizer& optimizer, std::int64_t total_steps, std::int64_t samples) {
+    std::vector<torch::Tensor> state;
+    try {
+      torch::load(state, o_.resume_path);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error(fmt::format("cannot read the training state {}: {}", o_.resume_path,
+                                           e.what_without_backtrace()));
+    }
+    std::vector<torch::Tensor> buffers = network->buffers();
+    const std::vector<std::int64_t> identity = run_identity(total_steps, samples);
+    const bool fits = state.size() == 6 + buffers.size() && state[5].numel() == 3 + static_cast<std::int64_t>(identity.size()) &&
+                      state[5][0].item<std::int64_t>() == kStateVersion;
+    for (std::size_t i = 0; fits && i < identity.size(); ++i) {
+      if (state[5][3 + static_cast<std::int64_t>(i)].item<std::int64_t>() != identity[i]) {
+        throw std::runtime_error(fmt::format("the training state {} is of another run (its steps, samples or seed differ)",
+                                             o_.resume_path));
+      }
+    }
+    if (!fits) throw std::runtime_error(fmt::format("the training state {} does not fit this network", o_.resume_path));
+    optimizer.restore({state.begin(), state.begin() + 4});
+    network->generator().set_state(state[4]);
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      if (buffers[i].sizes() != state[6 + i].sizes()) {
+        throw std::runtime_error(fmt::format("the training state {} does not fit this network", o_.resume_path));
+      }
+      buffers[i].copy_(state[6 + i]);
+    }
+    result_.steps = state[5][1].item<std::int64_t>();
+    result_.samples_seen = state[5][2].item<std::int64_t>();
+  }
+
   const Architecture& arch_;
   const Data::Tensors& data_;
   const TrainOptions& o_;

@@ -107,6 +107,17 @@ struct TrainOptions {
   ComputeDevice device = ComputeDevice::cpu;
   /// Augmentation of the training batches (`augment: {crop_padding, horizontal_flip}`).
   AugmentOptions augment;
+  /// Not config keys (set by a search's multi-fidelity, search.fidelity.continue):
+  /// When > 0: the run stops after this many of its steps and is evaluated there, status ok:
+  /// a prefix of the whole run (the learning-rate schedule still spans every step).
+  std::int64_t stop_step = 0;
+  /// Where to save the training state when the training loop ends as asked (weights, batch-norm
+  /// statistics, optimizer buffers, dropout generator, steps done), atomically; empty: not saved.
+  std::string state_path;
+  /// A state saved (state_path) by a shorter prefix of this same run (architecture, options and
+  /// seed): training continues from there, so that stop_step = a, then resuming to b gives
+  /// the weights of stopping at b at once, bit for bit on the CPU. Empty: from the start.
+  std::string resume_path;
 
   bool operator==(const TrainOptions&) const = default;
 };
@@ -155,7 +166,7 @@ struct TrainResult {
   std::int64_t steps = 0;
   std::int64_t samples_seen = 0;
   double seconds = 0.0;        // wall time of the whole call
-  double train_seconds = 0.0;  // wall time of the training loop alone
+  double train_seconds = 0.0;  // wall time of the training loop alone (this call's steps)
   /// Set (status failed) when the network trained but save_path could not be written: an I/O
   /// failure of the caller's file, not of the architecture, so a search stops rather than
   /// logging the candidate as failed.

@@ -14,6 +14,7 @@
 #include "tests/support/temp_dir.hpp"
 #include "tests/train/dataset_files.hpp"
 #include "train/threads.hpp"
+#include "train/weights.hpp"
 #include "util/input_error.hpp"
 
 
@@ -269,6 +270,96 @@ TEST_F(TrainerTest, SavesTheWeightsWhenAsked) {
   const TrainResult unsaved = train_architecture(arch_, *data_, o);
   EXPECT_EQ(unsaved.status, TrainStatus::failed);
   EXPECT_THAT(unsaved.reason, HasSubstr("trained, but saving the weights failed"));
+}
+
+// search.fidelity.continue: a run stopped at a step and continued from its saved state ends
+// where the whole run ends, bit for bit (dropout, batch norm, a stop in mid-epoch, a cosine
+// schedule that spans all the steps), with SGD and Adam.
+TEST_F(TrainerTest, AContinuedPrefixEndsWhereTheWholeRunEnds) {
+  const std::filesystem::path dir = dir_->path() / "continue";
+  std::filesystem::create_directories(dir);
+  for (OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::adam}) {
+    TrainOptions o = options();  // 15 steps an epoch, 30 in all
+    o.optimizer = kind;
+    o.learning_rate = kind == OptimizerKind::adam ? 0.01 : 0.05;
+    o.save_path = (dir / "whole.pt").string();
+    const TrainResult whole = train_architecture(arch_, *data_, o);
+    ASSERT_EQ(whole.status, TrainStatus::ok) << whole.reason;
+
+    TrainOptions first = o;
+    first.save_path = (dir / "first.pt").string();
+    first.stop_step = 7;
+    first.state_path = (dir / "7.state").string();
+    const TrainResult a = train_architecture(arch_, *data_, first);
+    ASSERT_EQ(a.status, TrainStatus::ok) << a.reason;
+    EXPECT_EQ(a.steps, 7);
+    ASSERT_TRUE(a.validation_accuracy.has_value());  // a prefix is evaluated
+    EXPECT_NE(read_weights_file(arch_, first.save_path), read_weights_file(arch_, o.save_path));
+
+    TrainOptions second = o;
+    second.save_path = (dir / "second.pt").string();
+    second.stop_step = 22;
+    second.resume_path = first.state_path;
+    second.state_path = (dir / "22.state").string();
+    const TrainResult b = train_architecture(arch_, *data_, second);
+    ASSERT_EQ(b.status, TrainStatus::ok) << b.reason;
+    EXPECT_EQ(b.steps, 22);
+    EXPECT_EQ(b.samples_seen, 22 * 32);
+    ASSERT_FALSE(b.loss_curve.empty());
+    EXPECT_GT(b.loss_curve.front().step, 7);  // this call's steps only
+
+    TrainOptions last = o;
+    last.save_path = (dir / "last.pt").string();
+    last.resume_path = second.state_path;
+    const TrainResult c = train_architecture(arch_, *data_, last);
+    ASSERT_EQ(c.status, TrainStatus::ok) << c.reason;
+    EXPECT_EQ(c.steps, whole.steps);
+    EXPECT_EQ(c.validation_accuracy, whole.validation_accuracy) << to_string(kind);
+    EXPECT_EQ(read_weights_file(arch_, last.save_path), read_weights_file(arch_, o.save_path)) << to_string(kind);
+  }
+}
+
+TEST_F(TrainerTest, AStateOfAnotherRunOrNoneIsAFailureWithAReason) {
+  const std::filesystem::path dir = dir_->path() / "continue-bad";
+  std::filesystem::create_directories(dir);
+  TrainOptions o = options();
+  o.stop_step = 5;
+  o.state_path = (dir / "5.state").string();
+  ASSERT_EQ(train_architecture(arch_, *data_, o).status, TrainStatus::ok);
+
+  TrainOptions other_seed = options();
+  other_seed.seed = 2;
+  other_seed.resume_path = o.state_path;
+  const TrainResult seed = train_architecture(arch_, *data_, other_seed);
+  EXPECT_EQ(seed.status, TrainStatus::failed);
+  EXPECT_THAT(seed.reason, HasSubstr("is of another run"));
+
+  TrainOptions behind = options();
+  behind.stop_step = 3;
+  behind.resume_path = o.state_path;
+  const TrainResult past = train_architecture(arch_, *data_, behind);
+  EXPECT_EQ(past.status, TrainStatus::failed);
+  EXPECT_THAT(past.reason, HasSubstr("is at step 5, past the 3 asked"));
+
+  const Architecture wider = parse_architecture(R"(
+name: wider
+input: [1, 8, 8]
+layers:
+  - conv: {filters: 6, kernel: 3, padding: 1, batch_norm: true}
+  - pool: {op: max, kernel: 2}
+  - fc: {units: 3}
+)", "wider.yaml");
+  TrainOptions misfit = options();
+  misfit.resume_path = o.state_path;
+  const TrainResult wrong = train_architecture(wider, *data_, misfit);
+  EXPECT_EQ(wrong.status, TrainStatus::failed);
+  EXPECT_THAT(wrong.reason, HasSubstr("does not fit"));
+
+  TrainOptions missing = options();
+  missing.resume_path = (dir / "none.state").string();
+  const TrainResult none = train_architecture(arch_, *data_, missing);
+  EXPECT_EQ(none.status, TrainStatus::failed);
+  EXPECT_THAT(none.reason, HasSubstr("cannot read the training state"));
 }
 
 // Whether LibTorch sees a CUDA device, through the torch-free API.
