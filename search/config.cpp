@@ -129,7 +129,7 @@ SearchOptions read_search(const yaml::Value& node) {
   }
   if (const yaml::Value f = node.get("fidelity"); f.defined()) {
     if (!f.is_map()) f.fail("expected {levels: [0.25, 0.5, 1], promote: 0.5}");
-    f.allow_keys({"levels", "promote"});
+    f.allow_keys({"levels", "promote", "continue"});
     FidelityOptions fidelity;
     if (const yaml::Value levels = f.get("levels"); levels.defined()) {
       if (!levels.is_sequence() || levels.size() < 2) levels.fail("expected at least two levels, e.g. [0.25, 0.5, 1]");
@@ -144,6 +144,7 @@ SearchOptions read_search(const yaml::Value& node) {
       if (fidelity.levels.back() != 1.0) levels.at(levels.size() - 1).fail("the last level must be 1 (the whole training)");
     }
     if (f.get("promote").defined()) fidelity.promote = f.get("promote").as_double(1e-6, 1.0);
+    if (f.get("continue").defined()) fidelity.continue_training = f.get("continue").as_bool();
     if (o.schedule == Schedule::async || o.algorithm == Algorithm::exhaustive) {
       f.fail(fmt::format("successive halving runs inside a generation: not with {}",
                          o.schedule == Schedule::async ? "schedule: async" : "algorithm: exhaustive"));
@@ -213,10 +214,12 @@ SearchConfig parse_root(const yaml::Value& root, const std::string& base_dir) {
   if (c.search.budgets.latency_ms && !latency) {
     search.get("budgets").get("latency_ms").fail("the board profile " + c.board + " has no latency model");
   }
-  if (c.search.fidelity && c.training.train_samples <= 0) {
-    search.get("fidelity").fail("needs training.train_samples: the levels are shares of it");
+  const bool fidelity_by_samples = c.search.fidelity && !c.search.fidelity->continue_training;
+  if (fidelity_by_samples && c.training.train_samples <= 0) {
+    search.get("fidelity").fail("needs training.train_samples: the levels are shares of it (or continue: true, "
+                                "where they are shares of the training's steps)");
   }
-  if (c.search.fidelity && std::llround(c.search.fidelity->levels.front() *
+  if (fidelity_by_samples && std::llround(c.search.fidelity->levels.front() *
                                         static_cast<double>(c.training.train_samples)) < 1) {
     search.get("fidelity").get("levels").fail("the first level trains on no sample of training.train_samples");
   }
@@ -305,7 +308,8 @@ std::string to_yaml(const SearchConfig& c) {
   if (s.fidelity) {
     std::string levels;
     for (double l : s.fidelity->levels) levels += (levels.empty() ? "" : ", ") + fmt::format("{}", l);
-    out += fmt::format("  fidelity: {{levels: [{}], promote: {}}}\n", levels, s.fidelity->promote);
+    out += fmt::format("  fidelity: {{levels: [{}], promote: {}{}}}\n", levels, s.fidelity->promote,
+                       s.fidelity->continue_training ? ", continue: true" : "");
   }
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;

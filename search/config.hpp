@@ -52,6 +52,10 @@ std::string_view to_string(Extrapolation policy);
 struct FidelityOptions {
   std::vector<double> levels{0.25, 0.5, 1.0};
   double promote = 0.5;
+  /// `continue`: a level is a prefix (that share of the steps) of the config's whole training,
+  /// and a promoted candidate continues from its state at the level before; false: a level
+  /// trains from scratch on that share of training.train_samples.
+  bool continue_training = false;
 
   bool operator==(const FidelityOptions&) const = default;
 };

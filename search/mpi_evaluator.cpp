@@ -1,8 +1,11 @@
 // search/mpi_evaluator.hpp on MPI (its C API, so any MPI works; Debian's is Open MPI).
 //
 // Messages (tags below), all as bytes: rank 0 sends CONFIG (the resolved config text) once,
-// then JOB ({"id", "seed", "arch"} as JSON) to an idle worker, and QUIT at the end; a worker
-// answers each JOB with RESULT: a JSON header line, '\n', then the weights file's bytes.
+// then JOB to an idle worker, and QUIT at the end: JOB is a JSON line ({"id", "seed", "arch",
+// "train_samples", "stop_at", "state"}: what the driver sets per training), '\n', then the
+// bytes of the training state to continue from (search.fidelity.continue; none: from the
+// start). A worker answers each JOB with RESULT: a JSON header line, '\n', the weights file's
+// bytes, then the bytes of the training state it saved ("state": true in the job).
 // Nobody blocks inside MPI while waiting: Open MPI's blocking calls spin a core, and ranks are
 // oversubscribed on small machines, so waits poll with MPI_Iprobe and sleep with a backoff.
 
@@ -86,7 +89,13 @@ std::optional<TrainStatus> parse_status(const std::string& name) {
   return std::nullopt;
 }
 
-std::string encode_result(std::int64_t id, const TrainResult& r, const std::string& weights) {
+std::string read_bytes(const std::filesystem::path& path) {
+  std::string bytes;
+  if (std::ifstream in(path, std::ios::binary); in) bytes.assign(std::istreambuf_iterator<char>(in), {});
+  return bytes;
+}
+
+std::string encode_result(std::int64_t id, const TrainResult& r, const std::string& weights, const std::string& state) {
   nlohmann::json header{{"id", id},
                         {"status", to_string(r.status)},
                         {"reason", r.reason},
@@ -95,9 +104,11 @@ std::string encode_result(std::int64_t id, const TrainResult& r, const std::stri
                         {"steps", r.steps},
                         {"samples_seen", r.samples_seen},
                         {"save_error", r.save_error},
-                        {"weights", !weights.empty()}};
+                        {"weights", !weights.empty()},
+                        {"weights_bytes", weights.size()},
+                        {"state_bytes", state.size()}};
   header["accuracy"] = r.validation_accuracy ? nlohmann::json(*r.validation_accuracy) : nlohmann::json(nullptr);
-  return header.dump() + "\n" + weights;
+  return header.dump() + "\n" + weights + state;
 }
 
 }  // namespace
@@ -147,8 +158,10 @@ bool MpiSession::receive_job_or_quit() {
 }
 
 void MpiSession::serve(const CandidateTrainer& trainer, const TrainOptions& training, const std::atomic<bool>* stop) {
-  const std::filesystem::path weights =
-      std::filesystem::temp_directory_path() / fmt::format("joules-rank{}-{}.pt", rank_, ::getpid());
+  const std::filesystem::path temp = std::filesystem::temp_directory_path();
+  const std::filesystem::path weights = temp / fmt::format("joules-rank{}-{}.pt", rank_, ::getpid());
+  const std::filesystem::path resume = temp / fmt::format("joules-rank{}-{}.resume", rank_, ::getpid());
+  const std::filesystem::path state = temp / fmt::format("joules-rank{}-{}.state", rank_, ::getpid());
   while (true) {
     const MPI_Status status = wait_for_message(0);
     const std::string bytes = receive_bytes(status);
@@ -157,24 +170,32 @@ void MpiSession::serve(const CandidateTrainer& trainer, const TrainOptions& trai
     std::int64_t id = -1;
     TrainResult result;
     try {
-      const nlohmann::json job = nlohmann::json::parse(bytes);
+      const std::size_t newline = bytes.find('\n');
+      const nlohmann::json job = nlohmann::json::parse(bytes.substr(0, newline));
       id = job.at("id").get<std::int64_t>();
       const Architecture arch = parse_architecture(job.at("arch").get<std::string>(), fmt::format("candidate {}", id));
       TrainOptions options = training;
       options.seed = job.at("seed").get<std::uint64_t>();
+      options.train_samples = job.at("train_samples").get<std::int64_t>();
+      options.stop_at = job.at("stop_at").get<double>();
       options.evaluate_test = false;
       options.save_path = weights.string();
       std::filesystem::remove(weights);
+      std::filesystem::remove(state);
+      std::filesystem::remove(resume);
+      if (newline != std::string::npos && newline + 1 < bytes.size()) {
+        write_file_atomic(resume, std::string_view(bytes).substr(newline + 1));
+        options.resume_path = resume.string();
+      }
+      if (job.at("state").get<bool>()) options.state_path = state.string();
       result = trainer(arch, options, stop);
     } catch (const std::exception& e) {
       result = TrainResult{.status = TrainStatus::failed, .reason = fmt::format("on rank {}: {}", rank_, e.what())};
     }
-    std::string file;
-    if (std::ifstream in(weights, std::ios::binary); in) {
-      file.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    std::filesystem::remove(weights);
-    send_bytes(encode_result(id, result, file), 0, kResult);
+    const std::string file = read_bytes(weights);
+    const std::string saved_state = read_bytes(state);
+    for (const auto& path : {weights, state, resume}) std::filesystem::remove(path);
+    send_bytes(encode_result(id, result, file, saved_state), 0, kResult);
   }
 }
 
@@ -206,15 +227,23 @@ class MpiEvaluator final : public Evaluator {
     if (!idle_.empty()) {
       const int rank = *idle_.begin();
       idle_.erase(idle_.begin());
-      const nlohmann::json message{{"id", job.id}, {"seed", job.options.seed}, {"arch", to_json(job.arch)}};
+      const nlohmann::json message{{"id", job.id},
+                                   {"seed", job.options.seed},
+                                   {"arch", to_json(job.arch)},
+                                   {"train_samples", job.options.train_samples},
+                                   {"stop_at", job.options.stop_at},
+                                   {"state", !job.options.state_path.empty()}};
       // Not MPI_Send: under oversubscription a blocking send yields the core until the
       // worker is scheduled, and rank 0 would wait on it with every job.
       sending_.emplace_back();
       Sending& s = sending_.back();
-      s.bytes = message.dump();
+      s.bytes = message.dump() + "\n";
+      if (!job.options.resume_path.empty()) {
+        s.bytes += read_bytes(job.options.resume_path);
+      }
       check(MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, rank, kJob, MPI_COMM_WORLD, &s.request),
             "MPI_Isend");
-      save_paths_[job.id] = {rank, job.options.save_path};
+      save_paths_[job.id] = {rank, job.options.save_path, job.options.state_path};
       return;
     }
     if (local_ && local_->in_flight() < local_->slots()) {
@@ -267,11 +296,11 @@ class MpiEvaluator final : public Evaluator {
     TrainDone done{.id = header.at("id").get<std::int64_t>()};
     idle_.insert(status.MPI_SOURCE);
     const auto it = save_paths_.find(done.id);
-    if (it == save_paths_.end() || it->second.first != status.MPI_SOURCE) {
+    if (it == save_paths_.end() || it->second.rank != status.MPI_SOURCE) {
       throw std::runtime_error(fmt::format("MPI: rank {} returned candidate {}, which it was not sent",
                                            status.MPI_SOURCE, done.id));
     }
-    const std::string save_path = it->second.second;
+    const Destination to = it->second;
     save_paths_.erase(it);
     TrainResult& r = done.result;
     r.status = parse_status(header.at("status").get<std::string>()).value_or(TrainStatus::failed);
@@ -282,20 +311,37 @@ class MpiEvaluator final : public Evaluator {
     r.samples_seen = header.at("samples_seen").get<std::int64_t>();
     r.save_error = header.at("save_error").get<std::string>();
     if (!header.at("accuracy").is_null()) r.validation_accuracy = header.at("accuracy").get<double>();
-    if (header.at("weights").get<bool>() && !save_path.empty()) {
-      try {
-        std::filesystem::create_directories(std::filesystem::path(save_path).parent_path());
-        write_file_atomic(save_path, std::string_view(bytes).substr(newline + 1));
-      } catch (const std::exception& e) {
-        r.save_error = e.what();
+    const std::string_view payload = std::string_view(bytes).substr(newline + 1);
+    const std::size_t weights_bytes = header.at("weights_bytes").get<std::size_t>();
+    const std::size_t state_bytes = header.at("state_bytes").get<std::size_t>();
+    if (weights_bytes + state_bytes != payload.size()) {
+      throw std::runtime_error(fmt::format("MPI: rank {} sent {} bytes after the header of candidate {}, not {} + {}",
+                                           status.MPI_SOURCE, payload.size(), done.id, weights_bytes, state_bytes));
+    }
+    try {
+      if (header.at("weights").get<bool>() && !to.weights.empty()) {
+        std::filesystem::create_directories(std::filesystem::path(to.weights).parent_path());
+        write_file_atomic(to.weights, payload.substr(0, weights_bytes));
       }
+      if (state_bytes > 0 && !to.state.empty()) {
+        std::filesystem::create_directories(std::filesystem::path(to.state).parent_path());
+        write_file_atomic(to.state, payload.substr(weights_bytes));
+      }
+    } catch (const std::exception& e) {
+      r.save_error = e.what();
     }
     return done;
   }
 
   MpiSession& session_;
   std::set<int> idle_;  // lowest rank first, so a run hands out work in a reproducible order
-  std::map<std::int64_t, std::pair<int, std::string>> save_paths_;  // in flight: id -> (rank, weights path)
+  // Where a worker's files go on this rank.
+  struct Destination {
+    int rank = 0;
+    std::string weights;  // the job's save_path
+    std::string state;    // its state_path (search.fidelity.continue)
+  };
+  std::map<std::int64_t, Destination> save_paths_;  // in flight: id -> where its files go
   std::unique_ptr<Evaluator> local_;
   std::list<Sending> sending_;  // a list: MPI holds pointers into each buffer while it sends
   std::size_t slots_ = 0;

@@ -600,11 +600,27 @@ class Driver {
 
   std::string weights_file(std::int64_t id) const { return fmt::format("weights/{}.pt", id); }
 
-  TrainJob job_for(const EvaluationRecord& r, double level) const {
+  // search.fidelity.continue: the training state of candidate `id` at `level` (< 1).
+  std::filesystem::path state_file(std::int64_t id, double level) const {
+    return run_.path() / fmt::format("states/{}@{}.state", id, level);
+  }
+
+  // The training of `r` at `level` (1: the config's training). `previous`: the level it was
+  // trained at before (search.fidelity), which a continued training starts from.
+  TrainJob job_for(const EvaluationRecord& r, double level, std::optional<double> previous = std::nullopt) const {
     TrainJob job{.id = r.id, .arch = r.arch, .options = config_.training};
-    if (level < 1.0) {
+    const bool continued = config_.search.fidelity && config_.search.fidelity->continue_training;
+    if (level < 1.0 && continued) {
+      job.options.stop_at = level;
+      job.options.state_path = state_file(r.id, level).string();
+    } else if (level < 1.0) {
       job.options.train_samples =
           std::max<std::int64_t>(1, std::llround(level * static_cast<double>(config_.training.train_samples)));
+    }
+    // Without the state (deleted, or the level failed to save it) the prefix is trained from
+    // the start: the same result, in more seconds.
+    if (continued && previous && std::filesystem::exists(state_file(r.id, *previous))) {
+      job.options.resume_path = state_file(r.id, *previous).string();
     }
     job.options.seed = candidate_seed(config_.training.seed, r.hash);
     job.options.evaluate_test = false;
@@ -704,7 +720,7 @@ class Driver {
   // failure of the run's own files (weights, log) throws out of here: no training starts after
   // it and nothing more is appended (a log torn by a full disk must stay its last line).
   void train_all(std::deque<EvaluationRecord> to_train, double level,
-                 const std::function<void(EvaluationRecord&&)>& done) {
+                 const std::function<void(EvaluationRecord&&)>& done, std::optional<double> previous = std::nullopt) {
     {
       std::lock_guard lock(mutex_);
       planned_ = to_train.size();
@@ -715,7 +731,7 @@ class Driver {
       while (!stopping() && !to_train.empty() && evaluator_->in_flight() < evaluator_->slots()) {
         EvaluationRecord r = std::move(to_train.front());
         to_train.pop_front();
-        evaluator_->submit(job_for(r, level));
+        evaluator_->submit(job_for(r, level, previous));
         const std::int64_t id = r.id;
         flying.emplace(id, std::move(r));
         ++running_;
@@ -762,6 +778,7 @@ class Driver {
   // in the rungs). False when stopped.
   bool halve(std::deque<EvaluationRecord> fresh, const std::vector<std::string>& logged_here) {
     const FidelityOptions& f = *config_.search.fidelity;
+    if (f.continue_training) std::filesystem::create_directories(run_.path() / "states");
     if (!rungs_loaded_) {
       for (const EvaluationRecord& r : run_.previous_rungs()) {
         if (r.fidelity) rungs_[{r.hash, *r.fidelity}] = r;
@@ -791,12 +808,15 @@ class Driver {
           to_train.push_back(c);
         }
       }
-      train_all(std::move(to_train), level, [&](EvaluationRecord&& r) {
-        r.fidelity = level;
-        run_.append_rung(r);
-        rungs_[{r.hash, level}] = r;
-        results.emplace(r.id, std::move(r));
-      });
+      train_all(
+          std::move(to_train), level,
+          [&](EvaluationRecord&& r) {
+            r.fidelity = level;
+            run_.append_rung(r);
+            rungs_[{r.hash, level}] = r;
+            results.emplace(r.id, std::move(r));
+          },
+          k > 0 ? std::optional(f.levels[k - 1]) : std::nullopt);
       if (stopping()) {
         summary_.interrupted = true;
         return false;
@@ -817,6 +837,11 @@ class Driver {
         if (promoted.contains(r.hash)) {
           next.emplace(id, std::move(candidates.at(id)));
           continue;
+        }
+        // Its training states are not needed any more (nor when it was logged before a resume).
+        for (std::size_t j = 0; f.continue_training && j <= k; ++j) {
+          std::error_code ignored;
+          std::filesystem::remove(state_file(id, f.levels[j]), ignored);
         }
         if (logged.contains(r.hash)) continue;
         EvaluationRecord final_record = r;

@@ -52,7 +52,7 @@ void validate(const TrainOptions& o) {
   require(o.train_samples >= 0, "train_samples",
           fmt::format("must be >= 0 (0: the whole training split), got {}", o.train_samples));
   require(o.batch_size >= 1, "batch_size", fmt::format("must be >= 1, got {}", o.batch_size));
-  require(o.stop_step >= 0, "stop_step", fmt::format("must be >= 0 (0: the whole run), got {}", o.stop_step));
+  require(o.stop_at >= 0 && o.stop_at <= 1, "stop_at", fmt::format("must be in [0, 1] (0: the whole run), got {}", o.stop_at));
   require(std::isfinite(o.learning_rate) && o.learning_rate > 0, "learning_rate",
           fmt::format("must be a number > 0, got {}", o.learning_rate));
   require(o.momentum >= 0 && o.momentum < 1, "momentum",

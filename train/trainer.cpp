@@ -1,5 +1,6 @@
 #include "train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -113,7 +114,10 @@ class Trainer {
       for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle_rng.index(i + 1)]);
       std::copy(order.begin(), order.end(), permutation.data_ptr<std::int64_t>());
     };
-    const std::int64_t end_step = o_.stop_step > 0 ? std::min(o_.stop_step, total_steps) : total_steps;
+    const std::int64_t end_step =
+        o_.stop_at > 0 && o_.stop_at < 1
+            ? std::clamp<std::int64_t>(std::llround(o_.stop_at * static_cast<double>(total_steps)), 1, total_steps)
+            : total_steps;
     if (!o_.resume_path.empty()) {
       restore_state(network, optimizer, total_steps, samples);
       // The epochs begun before the state was saved drew their shuffles: draw them again.

@@ -108,14 +108,15 @@ struct TrainOptions {
   /// Augmentation of the training batches (`augment: {crop_padding, horizontal_flip}`).
   AugmentOptions augment;
   /// Not config keys (set by a search's multi-fidelity, search.fidelity.continue):
-  /// When > 0: the run stops after this many of its steps and is evaluated there, status ok:
-  /// a prefix of the whole run (the learning-rate schedule still spans every step).
-  std::int64_t stop_step = 0;
+  /// When in (0, 1): the run stops after that share of its steps (rounded, at least 1) and is
+  /// evaluated there, status ok: a prefix of the whole run (the learning-rate schedule still
+  /// spans every step). 0 or 1: the whole run.
+  double stop_at = 0.0;
   /// Where to save the training state when the training loop ends as asked (weights, batch-norm
   /// statistics, optimizer buffers, dropout generator, steps done), atomically; empty: not saved.
   std::string state_path;
   /// A state saved (state_path) by a shorter prefix of this same run (architecture, options and
-  /// seed): training continues from there, so that stop_step = a, then resuming to b gives
+  /// seed): training continues from there, so that stop_at = a, then resuming to b gives
   /// the weights of stopping at b at once, bit for bit on the CPU. Empty: from the start.
   std::string resume_path;
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/cli/run_command.hpp"
 #include "tests/cli/tiny_search.hpp"
@@ -181,6 +182,35 @@ TEST_F(SearchMpiTest, OneRankResumesAndSearchesAlone) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LE(read_log(tmp.path() / "solo").size(), 8u);
   EXPECT_GE(read_log(tmp.path() / "solo").size(), 4u);
+}
+
+// search.fidelity under MPI: the workers train each level as asked (a share of the samples;
+// or, with continue, a prefix that continues from the state rank 0 sends them), so the log is
+// the one of a single process, rungs included.
+TEST_F(SearchMpiTest, FidelityLevelsTrainOnTheWorkersAsInOneProcess) {
+  for (const std::string mode : {"false", "true"}) {
+    SCOPED_TRACE("continue: " + mode);
+    const auto config = tmp.path() / ("fidelity-" + mode + ".yaml");
+    std::ofstream(config) << tiny_config_with(
+        "  prescreen: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: " + mode + "}\n", 0);
+    const auto one = tmp.path() / ("one-" + mode);
+    const auto three = tmp.path() / ("three-" + mode);
+    const CommandResult a = run_joules({"search", config.string(), "--out", one.string()});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    const CommandResult b = run_command(mpirun_, mpirun_args(3, {"search", config.string(), "--out", three.string()}));
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_EQ(evaluations(three), evaluations(one));
+    std::set<std::string> rungs_one, rungs_three;
+    for (const auto& [dir, rungs] : {std::pair{one, &rungs_one}, std::pair{three, &rungs_three}}) {
+      std::ifstream in(dir / "rungs.jsonl");
+      for (std::string line; std::getline(in, line);) {
+        const auto j = nlohmann::json::parse(line);
+        rungs->insert(j["hash"].get<std::string>() + " " + j["fidelity"].dump() + " " + j["accuracy"].dump());
+      }
+    }
+    EXPECT_GE(rungs_one.size(), 6u + 3u + 2u);
+    EXPECT_EQ(rungs_three, rungs_one);
+  }
 }
 
 }  // namespace

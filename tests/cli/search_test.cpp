@@ -97,6 +97,41 @@ TEST_F(SearchCommandTest, RunsEndToEndAndExportsTheFront) {
   EXPECT_EQ(run_joules({"export", tmp.path().string()}).exit_code, 2);
 }
 
+// search.fidelity.continue: a level is a prefix of the whole training and a promoted candidate
+// continues from its saved state, so one that reaches the last level has the accuracy the
+// plain search gives it (generation 0 is the same population in both); its states are removed
+// once it is logged.
+TEST_F(SearchCommandTest, ContinuedFidelityReachesThePlainTrainingsAccuracy) {
+  const std::string plain = tmp.write("plain.yaml", tiny_config_with("  prescreen: 1\n", 1));
+  const std::string continued = tmp.write(
+      "continued.yaml",
+      tiny_config_with("  prescreen: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: true}\n", 1));
+  const CommandResult a = run_joules({"search", plain, "--out", (tmp.path() / "plain").string()});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const CommandResult b = run_joules({"search", continued, "--out", (tmp.path() / "continued").string()});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  std::map<std::string, double> plain_accuracy;
+  for (const auto& j : read_log(tmp.path() / "plain")) {
+    if (j["status"] == "ok" && j["generation"] == 0) plain_accuracy[j["hash"]] = j["accuracy"].get<double>();
+  }
+  int reached = 0, stopped_early = 0;
+  for (const auto& j : read_log(tmp.path() / "continued")) {
+    if (j["status"] != "ok" || j["generation"] != 0) continue;
+    ASSERT_TRUE(plain_accuracy.contains(j["hash"])) << j.dump();
+    if (j["fidelity"] == 1.0) {
+      ++reached;
+      EXPECT_EQ(j["accuracy"].get<double>(), plain_accuracy.at(j["hash"])) << j.dump();
+    } else {
+      ++stopped_early;
+    }
+  }
+  EXPECT_GE(reached, 1);
+  EXPECT_GE(stopped_early, 1);
+  EXPECT_THAT(read_text(tmp.path() / "continued" / "config.yaml"), HasSubstr("continue: true"));
+  ASSERT_TRUE(fs::is_directory(tmp.path() / "continued" / "states"));
+  EXPECT_TRUE(fs::is_empty(tmp.path() / "continued" / "states")) << "every candidate was logged";
+}
+
 TEST_F(SearchCommandTest, KilledSearchResumesWithoutLosingOrRepeatingAnything) {
   const std::string config = tmp.write("tiny.yaml", tiny_config());
   const fs::path whole = tmp.path() / "whole";

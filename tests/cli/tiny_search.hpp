@@ -44,6 +44,14 @@ search:
 )" + extra;
 }
 
+// tiny_config() with `lines` added to its search section and `generations` instead of 2.
+inline std::string tiny_config_with(const std::string& lines, int generations = 2) {
+  std::string text = tiny_config();
+  text.replace(text.find("  generations: 2\n"), 16, "  generations: " + std::to_string(generations) + "\n");
+  text.insert(text.find("  population: 6\n"), lines);
+  return text;
+}
+
 inline bool have_data() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"); }
 
 inline std::vector<nlohmann::json> read_log(const std::filesystem::path& run) {

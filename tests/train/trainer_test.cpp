@@ -288,7 +288,7 @@ TEST_F(TrainerTest, AContinuedPrefixEndsWhereTheWholeRunEnds) {
 
     TrainOptions first = o;
     first.save_path = (dir / "first.pt").string();
-    first.stop_step = 7;
+    first.stop_at = 7.0 / 30;
     first.state_path = (dir / "7.state").string();
     const TrainResult a = train_architecture(arch_, *data_, first);
     ASSERT_EQ(a.status, TrainStatus::ok) << a.reason;
@@ -298,7 +298,7 @@ TEST_F(TrainerTest, AContinuedPrefixEndsWhereTheWholeRunEnds) {
 
     TrainOptions second = o;
     second.save_path = (dir / "second.pt").string();
-    second.stop_step = 22;
+    second.stop_at = 22.0 / 30;
     second.resume_path = first.state_path;
     second.state_path = (dir / "22.state").string();
     const TrainResult b = train_architecture(arch_, *data_, second);
@@ -323,7 +323,7 @@ TEST_F(TrainerTest, AStateOfAnotherRunOrNoneIsAFailureWithAReason) {
   const std::filesystem::path dir = dir_->path() / "continue-bad";
   std::filesystem::create_directories(dir);
   TrainOptions o = options();
-  o.stop_step = 5;
+  o.stop_at = 5.0 / 30;
   o.state_path = (dir / "5.state").string();
   ASSERT_EQ(train_architecture(arch_, *data_, o).status, TrainStatus::ok);
 
@@ -335,7 +335,7 @@ TEST_F(TrainerTest, AStateOfAnotherRunOrNoneIsAFailureWithAReason) {
   EXPECT_THAT(seed.reason, HasSubstr("is of another run"));
 
   TrainOptions behind = options();
-  behind.stop_step = 3;
+  behind.stop_at = 3.0 / 30;
   behind.resume_path = o.state_path;
   const TrainResult past = train_architecture(arch_, *data_, behind);
   EXPECT_EQ(past.status, TrainStatus::failed);
