@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -72,6 +73,7 @@ class FakeTrainer {
       std::lock_guard lock(mutex_);
       ++calls_[hash];
       ++trainings_[{hash, options.train_samples}];
+      seen_.push_back(options);
       ++total_;
       if (stop_after_ > 0 && total_ >= stop_after_) stop_flag_.store(true);
     }
@@ -89,6 +91,7 @@ class FakeTrainer {
       r.reason = "stopped";
       return r;
     }
+    if (!options.state_path.empty()) std::ofstream(options.state_path) << "state";  // what a continuation reads
     const double params = static_cast<double>(analyze(arch).params);
     r.status = TrainStatus::ok;
     r.validation_accuracy = 0.6 + 0.3 * (1 - std::exp(-params / 30000)) + 0.01 * static_cast<double>(options.seed % 7);
@@ -105,6 +108,11 @@ class FakeTrainer {
     std::lock_guard lock(mutex_);
     return trainings_;
   }
+  // The options of every training, in the order they started.
+  std::vector<TrainOptions> seen() const {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
   void stop_after(int n) { stop_after_ = n; }
   void fail_hashes_starting_with(std::string prefix) { fail_hash_prefix_ = std::move(prefix); }
   std::atomic<bool> stop_flag_{false};
@@ -113,6 +121,7 @@ class FakeTrainer {
   mutable std::mutex mutex_;
   std::map<std::string, int> calls_;
   std::map<std::pair<std::string, std::int64_t>, int> trainings_;
+  std::vector<TrainOptions> seen_;
   int total_ = 0;
   int stop_after_ = 0;
   std::optional<std::string> fail_hash_prefix_;
@@ -919,6 +928,14 @@ TEST(SearchConfigTest, FidelityIsReadCheckedAndWrittenBack) {
   std::string whole_split = small_space_config("  fidelity: {}");
   whole_split.replace(whole_split.find("train_samples: 1000"), 19, "epochs: 1");
   EXPECT_THAT(config_error(whole_split), HasSubstr("search.fidelity: needs training.train_samples"));
+  // continue: the levels are shares of the steps, so the whole split will do.
+  EXPECT_FALSE(config.search.fidelity->continue_training);
+  std::string continued = small_space_config("  fidelity: {continue: true}");
+  continued.replace(continued.find("train_samples: 1000"), 19, "epochs: 1");
+  const SearchConfig c = config_from(continued);
+  EXPECT_TRUE(c.search.fidelity->continue_training);
+  EXPECT_EQ(parse_search_config(to_yaml(c), "resolved.yaml", JOULES_SOURCE_DIR), c);
+  EXPECT_THAT(error("  fidelity: {continue: 2}"), HasSubstr("search.fidelity.continue"));
 }
 
 TEST(SearchConfigTest, PrescreenIsReadCheckedAndWrittenBack) {
@@ -1047,14 +1064,45 @@ TEST_F(NasSearchTest, FidelityTrainsEveryChildAtTheLowestLevelAndPromotesTheBest
   }
 }
 
+// search.fidelity.continue: every level trains the whole config's samples, to a share of its
+// steps; a promoted candidate starts from the state its level before saved, the last level
+// saves none, and no state is left once the candidates are logged.
+TEST_F(NasSearchTest, ContinuedFidelityStartsEachPromotionFromTheStateOfTheLevelBefore) {
+  const SearchConfig config = config_from(small_space_config(
+      "  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: true}"));
+  FakeTrainer trainer;
+  const auto log = run_fresh(config, trainer, "continued");
+  const std::filesystem::path run = tmp.path() / "continued";
+  std::map<double, int> by_level;
+  for (const TrainOptions& o : trainer.seen()) {
+    EXPECT_EQ(o.train_samples, 1000) << "every level draws from all of training.train_samples";
+    const double level = o.stop_at == 0.0 ? 1.0 : o.stop_at;
+    ++by_level[level];
+    const std::string id = std::filesystem::path(o.save_path).stem().string();
+    if (level == 0.25) {
+      EXPECT_EQ(o.resume_path, "");
+    } else {
+      EXPECT_EQ(o.resume_path, (run / fmt::format("states/{}@{}.state", id, level == 1.0 ? 0.5 : 0.25)).string());
+    }
+    EXPECT_EQ(o.state_path, level == 1.0 ? "" : (run / fmt::format("states/{}@{}.state", id, level)).string());
+  }
+  ASSERT_EQ(by_level.size(), 3u);
+  EXPECT_EQ(by_level[0.5], (by_level[0.25] + 1) / 2);
+  EXPECT_EQ(by_level[1.0], (by_level[0.5] + 1) / 2);
+  EXPECT_EQ(log.size(), static_cast<std::size_t>(by_level[0.25]));
+  EXPECT_TRUE(std::filesystem::is_empty(run / "states"));
+}
+
 TEST_F(NasSearchTest, FidelityResumeReplaysThePromotionsWithoutTrainingAgain) {
-  const SearchConfig config = config_from(
-      small_space_config("  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5}"));
+  for (const std::string continued : {"false", "true"}) {
+  SCOPED_TRACE("continue: " + continued);
+  const SearchConfig config = config_from(small_space_config(
+      "  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: " + continued + "}"));
   FakeTrainer reference;
-  const auto whole = run_fresh(config, reference, "whole");
+  const auto whole = run_fresh(config, reference, "whole-" + continued);
   for (int cut : {5, 10, 13}) {
     SCOPED_TRACE(cut);
-    const std::string name = fmt::format("cut-{}", cut);
+    const std::string name = fmt::format("cut-{}-{}", cut, continued);
     FakeTrainer first;
     first.stop_after(cut);
     {
@@ -1068,9 +1116,16 @@ TEST_F(NasSearchTest, FidelityResumeReplaysThePromotionsWithoutTrainingAgain) {
     }
     EXPECT_EQ(essence(read_evaluations(tmp.path() / name)), essence(whole));
     // Trainings that finished before the stop are not done again (those cut by it are).
+    // A training: its candidate (the weights file), samples and share of the steps.
+    const auto trainings = [](const FakeTrainer& t) {
+      std::multiset<std::tuple<std::string, std::int64_t, double>> out;
+      for (const TrainOptions& o : t.seen()) out.insert({o.save_path, o.train_samples, o.stop_at});
+      return out;
+    };
     int again = 0;
-    for (const auto& [key, n] : second.trainings()) again += first.trainings().count(key);
+    for (const auto& key : trainings(second)) again += static_cast<int>(trainings(first).count(key));
     EXPECT_LE(again, 2) << "at most the trainings in flight at the stop (jobs: 2)";
+  }
   }
 }
 
