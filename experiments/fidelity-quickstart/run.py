@@ -3,7 +3,10 @@
 trainings, a few seeds: the hypervolume each reaches and the training seconds it spends.
 
 Every run is `joules search` on configs/quickstart.yaml with only `seed`, `name` and (for the
-fidelity runs) a `search.fidelity` block changed. The fronts are compared by `joules compare`
+fidelity runs) a `search.fidelity` block changed. Three kinds per seed: `full` (no fidelity),
+`restart` (each level trains from scratch on its share of the training samples) and `continue`
+(`continue: true`: each level is a prefix of the whole training, and a promoted candidate
+continues from its state at the level before). The fronts are compared by `joules compare`
 (hypervolume of each (accuracy, energy) front up to one reference point for all runs; a
 fidelity run's front holds each candidate at the accuracy of the highest level it reached).
 Training seconds are the `train_seconds` of every logged evaluation (a fidelity run's sum every
@@ -35,11 +38,14 @@ def config_for(seed: int, kind: str, levels, promote: float) -> str:
     n_alg = len(re.findall(r"(?m)^  algorithm: \w+", text))
     if (n_seed, n_name, n_alg) != (1, 1, 1):
         sys.exit("run.py: configs/quickstart.yaml no longer has the keys this script edits")
-    if kind == "fidelity":
-        levels_text = ", ".join(f"{level:g}" for level in levels)
-        text = re.sub(r"(?m)^(  algorithm: \w+.*)$",
-                      rf"\1\n  fidelity: {{levels: [{levels_text}], promote: {promote:g}}}", text)
+    if kind != "full":
+        text = re.sub(r"(?m)^(  algorithm: \w+.*)$", rf"\1\n  fidelity: {fidelity_block(kind, levels, promote)}", text)
     return text
+
+
+def fidelity_block(kind: str, levels, promote: float) -> str:
+    levels_text = ", ".join(f"{level:g}" for level in levels)
+    return f"{{levels: [{levels_text}], promote: {promote:g}" + (", continue: true}" if kind == "continue" else "}")
 
 
 def train_seconds(out: pathlib.Path) -> float:
@@ -56,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     args.runs.mkdir(parents=True, exist_ok=True)
 
-    kinds = ("full", "fidelity")
+    kinds = ("full", "restart", "continue")
     dirs = {(kind, seed): search_runs.search(args.joules, args.runs / f"{kind}-seed{seed}",
                                              config_for(seed, kind, args.levels, args.promote))
             for seed in args.seeds for kind in kinds}
@@ -66,33 +72,42 @@ def main() -> None:
     result = json.loads(compare.stdout)
     by_dir = {pathlib.Path(r["run"]).name: r for r in result["runs"]}
     reference = result["reference"]
-    levels_text = ", ".join(f"{level:g}" for level in args.levels)
-
     lines = [
         "# The quickstart with and without search.fidelity",
         "",
         "Produced by `experiments/fidelity-quickstart/run.py`: `joules search` on configs/quickstart.yaml",
         "(Fashion-MNIST, Jetson Nano profile, 12 candidates x 6 generations, 20,000 training samples x",
-        f"2 epochs each), as it is (full) and with `search.fidelity: {{levels: [{levels_text}], "
-        f"promote: {args.promote:g}}}`, seeds " + ", ".join(map(str, args.seeds)) + ".",
+        "2 epochs each), as it is (full), with `search.fidelity: "
+        f"{fidelity_block('restart', args.levels, args.promote)}` (restart: each level from scratch on",
+        "its share of the samples) and with "
+        f"`{fidelity_block('continue', args.levels, args.promote)}` (continue: each level a prefix of",
+        "the whole training, resumed from the level before), seeds " + ", ".join(map(str, args.seeds)) + ".",
         "Hypervolume of each (validation accuracy, energy) front, minimising (1 - accuracy, energy_mj), up to",
         f"the common reference point ({reference[0]:g}, {reference[1]:.6g} mJ) (`joules compare`); training",
-        "seconds summed over the log (every level of a fidelity run's candidates).",
+        "seconds summed over the log (every level of a fidelity run's candidates). Ratios are against full.",
         "",
-        "| seed | full HV | fidelity HV | HV ratio | full train s | fidelity train s | seconds ratio |",
-        "|---|---|---|---|---|---|---|",
+        "| seed | full HV | restart HV | ratio | continue HV | ratio | full train s | restart s | ratio | continue s | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    hv_ratios, second_ratios = [], []
+    ratios = {(kind, what): [] for kind in kinds[1:] for what in ("hv", "s")}
     for seed in args.seeds:
-        full, fid = by_dir[f"full-seed{seed}"], by_dir[f"fidelity-seed{seed}"]
-        full_s, fid_s = train_seconds(dirs[("full", seed)]), train_seconds(dirs[("fidelity", seed)])
-        hv_ratios.append(fid["hypervolume"] / full["hypervolume"])
-        second_ratios.append(fid_s / full_s)
-        lines.append(f"| {seed} | {full['hypervolume']:.5f} | {fid['hypervolume']:.5f} | {hv_ratios[-1]:.4f} | "
-                     f"{full_s:.0f} | {fid_s:.0f} | {second_ratios[-1]:.3f} |")
-    lines += ["", f"Median of the per-seed ratios: hypervolume {statistics.median(hv_ratios):.4f}, "
-              f"training seconds {statistics.median(second_ratios):.3f} (goal: hypervolume within 1% at "
-              "<= 60% of the seconds)."]
+        full = by_dir[f"full-seed{seed}"]
+        full_s = train_seconds(dirs[("full", seed)])
+        row_hv, row_s = [f"{full['hypervolume']:.5f}"], [f"{full_s:.0f}"]
+        for kind in kinds[1:]:
+            hv = by_dir[f"{kind}-seed{seed}"]["hypervolume"]
+            s = train_seconds(dirs[(kind, seed)])
+            ratios[(kind, "hv")].append(hv / full["hypervolume"])
+            ratios[(kind, "s")].append(s / full_s)
+            row_hv += [f"{hv:.5f}", f"{ratios[(kind, 'hv')][-1]:.4f}"]
+            row_s += [f"{s:.0f}", f"{ratios[(kind, 's')][-1]:.3f}"]
+        lines.append(f"| {seed} | " + " | ".join(row_hv + row_s) + " |")
+    lines.append("")
+    for kind in kinds[1:]:
+        lines.append(f"Median of the per-seed ratios, {kind}: hypervolume "
+                     f"{statistics.median(ratios[(kind, 'hv')]):.4f}, training seconds "
+                     f"{statistics.median(ratios[(kind, 's')]):.3f}.")
+    lines += ["", "Goal: hypervolume within 1% at <= 60% of the seconds."]
     (HERE / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

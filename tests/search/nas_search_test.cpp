@@ -1095,37 +1095,37 @@ TEST_F(NasSearchTest, ContinuedFidelityStartsEachPromotionFromTheStateOfTheLevel
 
 TEST_F(NasSearchTest, FidelityResumeReplaysThePromotionsWithoutTrainingAgain) {
   for (const std::string continued : {"false", "true"}) {
-  SCOPED_TRACE("continue: " + continued);
-  const SearchConfig config = config_from(small_space_config(
-      "  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: " + continued + "}"));
-  FakeTrainer reference;
-  const auto whole = run_fresh(config, reference, "whole-" + continued);
-  for (int cut : {5, 10, 13}) {
-    SCOPED_TRACE(cut);
-    const std::string name = fmt::format("cut-{}-{}", cut, continued);
-    FakeTrainer first;
-    first.stop_after(cut);
-    {
-      RunDirectory run = RunDirectory::create(tmp.path() / name, to_yaml(config));
-      EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+    SCOPED_TRACE("continue: " + continued);
+    const SearchConfig config = config_from(small_space_config(
+        "  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: " + continued + "}"));
+    FakeTrainer reference;
+    const auto whole = run_fresh(config, reference, "whole-" + continued);
+    for (int cut : {5, 10, 13}) {
+      SCOPED_TRACE(cut);
+      const std::string name = fmt::format("cut-{}-{}", cut, continued);
+      FakeTrainer first;
+      first.stop_after(cut);
+      {
+        RunDirectory run = RunDirectory::create(tmp.path() / name, to_yaml(config));
+        EXPECT_TRUE(run_search(config, load_board_profile(config.board), run, hooks_for(first)).interrupted);
+      }
+      FakeTrainer second;
+      {
+        RunDirectory run = RunDirectory::resume(tmp.path() / name);
+        EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks_for(second)).interrupted);
+      }
+      EXPECT_EQ(essence(read_evaluations(tmp.path() / name)), essence(whole));
+      // Trainings that finished before the stop are not done again (those cut by it are).
+      // A training: its candidate (the weights file), samples and share of the steps.
+      const auto trainings = [](const FakeTrainer& t) {
+        std::multiset<std::tuple<std::string, std::int64_t, double>> out;
+        for (const TrainOptions& o : t.seen()) out.insert({o.save_path, o.train_samples, o.stop_at});
+        return out;
+      };
+      int again = 0;
+      for (const auto& key : trainings(second)) again += static_cast<int>(trainings(first).count(key));
+      EXPECT_LE(again, 2) << "at most the trainings in flight at the stop (jobs: 2)";
     }
-    FakeTrainer second;
-    {
-      RunDirectory run = RunDirectory::resume(tmp.path() / name);
-      EXPECT_FALSE(run_search(config, load_board_profile(config.board), run, hooks_for(second)).interrupted);
-    }
-    EXPECT_EQ(essence(read_evaluations(tmp.path() / name)), essence(whole));
-    // Trainings that finished before the stop are not done again (those cut by it are).
-    // A training: its candidate (the weights file), samples and share of the steps.
-    const auto trainings = [](const FakeTrainer& t) {
-      std::multiset<std::tuple<std::string, std::int64_t, double>> out;
-      for (const TrainOptions& o : t.seen()) out.insert({o.save_path, o.train_samples, o.stop_at});
-      return out;
-    };
-    int again = 0;
-    for (const auto& key : trainings(second)) again += static_cast<int>(trainings(first).count(key));
-    EXPECT_LE(again, 2) << "at most the trainings in flight at the stop (jobs: 2)";
-  }
   }
 }
 
