@@ -56,19 +56,34 @@ struct Entry {
   double seconds = 0;
 };
 
-// table.csv: one row per member and fidelity.
+// table.csv (each level trained from scratch on its share of the samples) or
+// table-continue.csv (each level a prefix of one training, its seconds that level's own): one
+// row per member and level.
 struct Table {
-  std::vector<std::string> members;                             // hash of every member, by member index
-  std::map<std::string, std::size_t> member_of;                 // hash -> member index
-  std::map<std::pair<std::string, std::int64_t>, Entry> entries;  // (hash, train_samples)
-  std::map<std::string, double> energy_mj;                      // hash -> estimate
+  std::vector<std::string> members;                    // hash of every member, by member index
+  std::map<std::string, std::size_t> member_of;        // hash -> member index
+  std::map<std::pair<std::string, std::int64_t>, Entry> entries;  // (hash, level in millionths)
+  std::map<std::string, double> energy_mj;             // hash -> estimate
   std::int64_t full_samples = 0;
 
-  const Entry& at(const std::string& hash, std::int64_t samples) const {
-    const auto it = entries.find({hash, samples});
-    if (it == entries.end())
-      throw std::runtime_error(fmt::format("the table has no member {} at {} samples", hash, samples));
+  static std::int64_t key(double level) { return std::llround(level * 1e6); }
+  const Entry& at(const std::string& hash, double level = 1.0) const {
+    const auto it = entries.find({hash, key(level)});
+    if (it == entries.end()) throw std::runtime_error(fmt::format("the table has no member {} at level {}", hash, level));
     return it->second;
+  }
+  // The level a replayed training asks for: its share of the steps (continue), or of the samples.
+  double level_of(const TrainOptions& o) const {
+    if (o.stop_at > 0.0 && o.stop_at < 1.0) return o.stop_at;
+    return static_cast<double>(o.train_samples) / static_cast<double>(full_samples);
+  }
+  // A prefix table's seconds to train `hash` from the start to `level`: its levels' up to there.
+  double seconds_from_start(const std::string& hash, double level) const {
+    double total = 0;
+    for (auto it = entries.lower_bound({hash, 0}); it != entries.end() && it->first.first == hash; ++it) {
+      if (it->first.second <= key(level)) total += it->second.seconds;
+    }
+    return total;
   }
 };
 
@@ -85,7 +100,7 @@ Table read_table(const std::string& path) {
     e.accuracy = e.ok ? csv.number(i, accuracy) : 0.0;
     e.seconds = csv.number(i, seconds);
     const std::string& h = csv.text(i, hash);
-    t.entries[{h, csv.integer(i, samples)}] = e;
+    t.entries[{h, Table::key(csv.number(i, fidelity))}] = e;
     t.energy_mj[h] = csv.number(i, energy);
     if (csv.number(i, fidelity) == 1.0) {
       t.full_samples = csv.integer(i, samples);
@@ -142,16 +157,22 @@ Replay replay(SearchConfig config, const BoardProfile& profile, const Table& tab
   double seconds = 0;
   SearchHooks hooks;
   hooks.stop = &stop;
+  const bool continued = config.search.fidelity && config.search.fidelity->continue_training;
   hooks.trainer = [&](const Architecture& arch, const TrainOptions& options, const std::atomic<bool>*) {
-    const Entry& e = table.at(canonical_hash_hex(arch), options.train_samples);
+    const std::string hash = canonical_hash_hex(arch);
+    const double level = table.level_of(options);
+    const Entry& e = table.at(hash, level);
     TrainResult r;
     r.status = e.ok ? TrainStatus::ok : TrainStatus::failed;
     if (e.ok) r.validation_accuracy = e.accuracy;
     else r.reason = "failed when the table was built";
-    r.seconds = e.seconds;
+    // A continued level costs its own seconds; one without the state it continues from (none
+    // saved) trains the prefix from the start, as the real trainer would.
+    r.seconds = continued && options.resume_path.empty() ? table.seconds_from_start(hash, level) : e.seconds;
+    if (!options.state_path.empty()) std::ofstream(options.state_path) << "table";
     std::lock_guard lock(mutex);
     ++trainings;
-    seconds += e.seconds;
+    seconds += r.seconds;
     if (trainings >= max_trainings || seconds >= max_seconds) stop.store(true);
     return r;
   };
@@ -199,6 +220,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> budgets{50, 100, 200, 400};
   bool skip_tpe = false;
   FidelityOptions fidelity;
+  std::string continue_table_path;
   std::size_t prescreen = SearchOptions{}.prescreen;
   app.add_option("--table", table_path, "The table (experiments/nas-table/table.csv)");
   app.add_option("--config", config_path, "The table's search config at fidelity 1");
@@ -212,6 +234,9 @@ int main(int argc, char** argv) {
   app.add_option("--fidelity-levels", fidelity.levels, "search.fidelity levels of the replay (the table has 0.25,0.5,1)")
       ->delimiter(',');
   app.add_option("--promote", fidelity.promote, "search.fidelity promote share of the replay");
+  app.add_option("--continue-table", continue_table_path,
+                 "Also replay search.fidelity with continue: true on this prefix table "
+                 "(experiments/nas-table/table-continue.csv, build.py --continue)");
   app.add_option("--prescreen", prescreen,
                  "search.prescreen of joules nsga2, its async schedule and the multi-fidelity replays ('joules nsga2 plain': 1)");
   app.add_option("--python", python, "Python with optuna (Debian: python3-optuna)");
@@ -235,7 +260,7 @@ int main(int argc, char** argv) {
     ObjectiveMatrix all;
     for (const std::string& h : table.members) {
       max_energy = std::max(max_energy, table.energy_mj.at(h));
-      const Entry& e = table.at(h, table.full_samples);
+      const Entry& e = table.at(h);
       if (!e.ok) continue;
       all.push_back({1.0 - e.accuracy, table.energy_mj.at(h)});
       max_error = std::max(max_error, 1.0 - e.accuracy);
@@ -243,7 +268,7 @@ int main(int argc, char** argv) {
     const std::vector<double> reference{std::min(1.0, 1.1 * max_error), 1.1 * max_energy};
     const double true_hv = hypervolume(all, reference);
     double full_seconds = 0;
-    for (const std::string& h : table.members) full_seconds += table.at(h, table.full_samples).seconds;
+    for (const std::string& h : table.members) full_seconds += table.at(h).seconds;
     fmt::print("table: {} members ({} ok at fidelity 1), {} train samples at fidelity 1; {:.0f} training seconds "
                "for all of them at fidelity 1; reference point ({:.4g}, {:.4g} mJ); true front's hypervolume {:.6g}\n",
                table.members.size(), all.size(), table.full_samples, full_seconds, reference[0], reference[1], true_hv);
@@ -277,7 +302,7 @@ int main(int argc, char** argv) {
     lookup["genome_member"] = genome_member;
     nlohmann::json objectives = nlohmann::json::array();
     for (const std::string& h : table.members) {
-      const Entry& e = table.at(h, table.full_samples);
+      const Entry& e = table.at(h);
       objectives.push_back({e.ok ? 1.0 - e.accuracy : 1.0, table.energy_mj.at(h)});
     }
     lookup["objectives"] = objectives;
@@ -343,7 +368,7 @@ int main(int argc, char** argv) {
           ObjectiveMatrix points;
           for (std::size_t i = 0; i < std::min(b, members.size()); ++i) {
             const std::string& h = table.members.at(members[i]);
-            const Entry& e = table.at(h, table.full_samples);
+            const Entry& e = table.at(h);
             if (e.ok) points.push_back({1.0 - e.accuracy, table.energy_mj.at(h)});
           }
           shares.push_back(hypervolume(points, reference) / true_hv);
@@ -424,7 +449,6 @@ int main(int argc, char** argv) {
     // front is priced two ways: as logged (each candidate at the accuracy of the highest level
     // it reached, the network whose weights the run keeps: what a user of the run gets), and
     // counting only the trainings at fidelity 1.
-    std::vector<Replay> fidelity_replays(seeds);
     // Full-fidelity training seconds of a replay's first max_budget evaluations.
     const auto seconds_of = [&](const Replay& r) {
       double spent = 0;
@@ -440,57 +464,81 @@ int main(int argc, char** argv) {
       for (const Replay& r : replays[baseline]) baseline_seconds[baseline].push_back(seconds_of(r));
       longest = std::max(longest, median(baseline_seconds[baseline]));
     }
-    in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
-      fidelity_replays[s] = replay(config, profile, table, Strategy::nsga2_fidelity, s + 1, population, 1000000,
-                                   2.0 * longest, dir, fidelity, prescreen);
-    });
-    nlohmann::json fidelity_summary;
-    for (const std::string& baseline : baselines) {
-      std::vector<double> baseline_hv;
-      for (const Replay& r : replays[baseline]) baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
-      const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds[baseline]);
-      struct Accounting {
-        std::vector<double> fraction;         // seconds to reach target_hv / budget_seconds (1e9: never)
-        std::vector<double> share_at_budget;  // hypervolume share within budget_seconds
-      };
-      std::map<std::string, Accounting> accountings;  // "as logged", "fidelity 1 only"
-      for (const Replay& r : fidelity_replays) {
-        for (const bool full_only : {false, true}) {
-          double spent = 0, hv_budget = 0;
-          std::optional<double> at;
-          std::map<std::int64_t, std::vector<double>> latest;  // candidate id -> its highest level's point
-          for (const EvaluationRecord& rung : r.rungs) {
-            spent += rung.train_seconds;
-            const bool counts = rung.status == EvaluationStatus::ok && rung.accuracy &&
-                                (!full_only || (rung.fidelity && *rung.fidelity == 1.0));
-            if (counts) latest[rung.id] = {1.0 - *rung.accuracy, rung.energy_mj};
-            else if (!full_only) latest.erase(rung.id);
-            ObjectiveMatrix points;
-            for (const auto& [id, point] : latest) points.push_back(point);
-            const double hv = hypervolume(points, reference);
-            if (spent <= budget_seconds) hv_budget = hv;
-            if (!at && hv >= target_hv) at = spent;
+    // The multi-fidelity replays (one per seed) on `levels_table`, against both baselines.
+    const auto multi_fidelity = [&](const Table& levels_table, const FidelityOptions& options) {
+      std::vector<Replay> fidelity_replays(seeds);
+      in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
+        fidelity_replays[s] = replay(config, profile, levels_table, Strategy::nsga2_fidelity, s + 1, population,
+                                     1000000, 2.0 * longest, dir, options, prescreen);
+      });
+      nlohmann::json summary;
+      for (const std::string& baseline : baselines) {
+        std::vector<double> baseline_hv;
+        for (const Replay& r : replays[baseline]) baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
+        const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds[baseline]);
+        struct Accounting {
+          std::vector<double> fraction;         // seconds to reach target_hv / budget_seconds (1e9: never)
+          std::vector<double> share_at_budget;  // hypervolume share within budget_seconds
+        };
+        std::map<std::string, Accounting> accountings;  // "as logged", "fidelity 1 only"
+        for (const Replay& r : fidelity_replays) {
+          for (const bool full_only : {false, true}) {
+            double spent = 0, hv_budget = 0;
+            std::optional<double> at;
+            std::map<std::int64_t, std::vector<double>> latest;  // candidate id -> its highest level's point
+            for (const EvaluationRecord& rung : r.rungs) {
+              spent += rung.train_seconds;
+              const bool counts = rung.status == EvaluationStatus::ok && rung.accuracy &&
+                                  (!full_only || (rung.fidelity && *rung.fidelity == 1.0));
+              if (counts) latest[rung.id] = {1.0 - *rung.accuracy, rung.energy_mj};
+              else if (!full_only) latest.erase(rung.id);
+              ObjectiveMatrix points;
+              for (const auto& [id, point] : latest) points.push_back(point);
+              const double hv = hypervolume(points, reference);
+              if (spent <= budget_seconds) hv_budget = hv;
+              if (!at && hv >= target_hv) at = spent;
+            }
+            Accounting& acc = accountings[full_only ? "fidelity 1 only" : "as logged"];
+            acc.fraction.push_back(at ? *at / budget_seconds : 1e9);
+            acc.share_at_budget.push_back(hv_budget / true_hv);
           }
-          Accounting& acc = accountings[full_only ? "fidelity 1 only" : "as logged"];
-          acc.fraction.push_back(at ? *at / budget_seconds : 1e9);
-          acc.share_at_budget.push_back(hv_budget / true_hv);
+        }
+        fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {}{}; prescreen {}) against full-fidelity {} "
+                   "at {} evaluations (median hypervolume share {:.4f}, median {:.0f} training seconds):\n",
+                   fmt::join(options.levels, ", "), options.promote, options.continue_training ? ", continue" : "",
+                   prescreen, baseline,
+                   max_budget, target_hv / true_hv, budget_seconds);
+        for (const auto& [name, acc] : accountings) {
+          const double f = median(acc.fraction);
+          const auto seeds_reached =
+              std::count_if(acc.fraction.begin(), acc.fraction.end(), [](double x) { return x < 1e9; });
+          fmt::print("  front {}: reaches that hypervolume with a median {} of those seconds ({} of {} seeds within "
+                     "the replay's seconds); median share with the same seconds {:.4f}\n",
+                     name, f >= 1e9 ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * f), seeds_reached,
+                     seeds, median(acc.share_at_budget));
+          summary[baseline][name] = {{"seconds_fraction", f >= 1e9 ? nlohmann::json() : nlohmann::json(f)},
+                                     {"share_at_same_seconds", median(acc.share_at_budget)}};
         }
       }
-      fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {}; prescreen {}) against full-fidelity {} "
-                 "at {} evaluations (median hypervolume share {:.4f}, median {:.0f} training seconds):\n",
-                 fmt::join(fidelity.levels, ", "), fidelity.promote, prescreen, baseline, max_budget,
-                 target_hv / true_hv, budget_seconds);
-      for (const auto& [name, acc] : accountings) {
-        const double f = median(acc.fraction);
-        const auto seeds_reached =
-            std::count_if(acc.fraction.begin(), acc.fraction.end(), [](double x) { return x < 1e9; });
-        fmt::print("  front {}: reaches that hypervolume with a median {} of those seconds ({} of {} seeds within "
-                   "the replay's seconds); median share with the same seconds {:.4f}\n",
-                   name, f >= 1e9 ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * f), seeds_reached,
-                   seeds, median(acc.share_at_budget));
-        fidelity_summary[baseline][name] = {{"seconds_fraction", f >= 1e9 ? nlohmann::json() : nlohmann::json(f)},
-                                            {"share_at_same_seconds", median(acc.share_at_budget)}};
+      return summary;
+    };
+    nlohmann::json fidelity_summary = multi_fidelity(table, fidelity);
+    if (!continue_table_path.empty()) {
+      // The prefix table: every level a prefix of the same training as table.csv's fidelity 1,
+      // built at another time, so its seconds of a whole training (three pieces and their
+      // evaluations) are set beside table.csv's (one piece, one evaluation) per member.
+      const Table prefix = read_table(continue_table_path);
+      if (prefix.members != table.members) {
+        throw std::runtime_error(continue_table_path + ": its members are not the table's");
       }
+      std::vector<double> whole_ratio;
+      for (const std::string& h : table.members) whole_ratio.push_back(prefix.seconds_from_start(h, 1.0) / table.at(h).seconds);
+      fmt::print("\nprefix table {}: a member's seconds to level 1 there over its fidelity-1 seconds in {}: median {:.3f}\n",
+                 continue_table_path, table_path, median(whole_ratio));
+      FidelityOptions continued = fidelity;
+      continued.continue_training = true;
+      fidelity_summary["continue"] = multi_fidelity(prefix, continued);
+      fidelity_summary["continue"]["whole_training_seconds_ratio"] = median(whole_ratio);
     }
     fmt::print("load average at the end: {:.2f}\n", load_average());
 

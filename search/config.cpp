@@ -145,9 +145,11 @@ SearchOptions read_search(const yaml::Value& node) {
     }
     if (f.get("promote").defined()) fidelity.promote = f.get("promote").as_double(1e-6, 1.0);
     if (f.get("continue").defined()) fidelity.continue_training = f.get("continue").as_bool();
-    if (o.schedule == Schedule::async || o.algorithm == Algorithm::exhaustive) {
-      f.fail(fmt::format("successive halving runs inside a generation: not with {}",
-                         o.schedule == Schedule::async ? "schedule: async" : "algorithm: exhaustive"));
+    if (o.schedule == Schedule::async) f.fail("successive halving runs inside a generation: not with schedule: async");
+    // Exhaustive trains every member in full: with fidelity, it also evaluates every one at
+    // every level (a tabular benchmark's low fidelities), so nobody may be left behind.
+    if (o.algorithm == Algorithm::exhaustive && fidelity.promote != 1.0) {
+      f.fail("algorithm: exhaustive trains every member at every level: promote must be 1");
     }
     o.fidelity = fidelity;
   }

@@ -924,6 +924,8 @@ TEST(SearchConfigTest, FidelityIsReadCheckedAndWrittenBack) {
   EXPECT_THAT(error("  fidelity: {promote: 0}"), HasSubstr("search.fidelity.promote"));
   EXPECT_THAT(error("  fidelity: {rungs: 3}"), HasSubstr("search.fidelity"));
   EXPECT_THAT(error("  schedule: async\n  fidelity: {}"), HasSubstr("not with schedule: async"));
+  EXPECT_THAT(error("  algorithm: exhaustive\n  fidelity: {}"), HasSubstr("promote must be 1"));
+  EXPECT_TRUE(config_from(small_space_config("  algorithm: exhaustive\n  fidelity: {promote: 1}")).search.fidelity);
   EXPECT_THAT(config_from(small_space_config("  fidelity: {}")).search.fidelity->levels.size(), 3u);
   std::string whole_split = small_space_config("  fidelity: {}");
   whole_split.replace(whole_split.find("train_samples: 1000"), 19, "epochs: 1");
@@ -1091,6 +1093,19 @@ TEST_F(NasSearchTest, ContinuedFidelityStartsEachPromotionFromTheStateOfTheLevel
   EXPECT_EQ(by_level[1.0], (by_level[0.5] + 1) / 2);
   EXPECT_EQ(log.size(), static_cast<std::size_t>(by_level[0.25]));
   EXPECT_TRUE(std::filesystem::is_empty(run / "states"));
+}
+
+// A tabular benchmark's build: exhaustive with promote 1 evaluates every member at every level.
+TEST_F(NasSearchTest, ExhaustiveWithFidelityEvaluatesEveryMemberAtEveryLevel) {
+  const SearchConfig config = config_from(small_space_config(
+      "  algorithm: exhaustive\n  population: 6\n  fidelity: {levels: [0.25, 0.5, 1], promote: 1, continue: true}"));
+  FakeTrainer trainer;
+  const auto log = run_fresh(config, trainer, "exhaustive-levels");
+  EXPECT_EQ(log.size(), 20u) << "every member, logged once";
+  for (const EvaluationRecord& r : log) EXPECT_EQ(r.fidelity, 1.0);
+  std::map<double, int> by_level;
+  for (const TrainOptions& o : trainer.seen()) ++by_level[o.stop_at == 0.0 ? 1.0 : o.stop_at];
+  EXPECT_EQ(by_level, (std::map<double, int>{{0.25, 20}, {0.5, 20}, {1.0, 20}}));
 }
 
 TEST_F(NasSearchTest, FidelityResumeReplaysThePromotionsWithoutTrainingAgain) {
