@@ -449,23 +449,23 @@ int main(int argc, char** argv) {
     // front is priced two ways: as logged (each candidate at the accuracy of the highest level
     // it reached, the network whose weights the run keeps: what a user of the run gets), and
     // counting only the trainings at fidelity 1.
-    // Full-fidelity training seconds of a replay's first max_budget evaluations.
-    const auto seconds_of = [&](const Replay& r) {
-      double spent = 0;
-      for (std::size_t i = 0; i < max_budget; ++i) spent += r.log[i].train_seconds;
-      return spent;
-    };
     // Against each full-fidelity baseline: joules nsga2 (the same search.prescreen as the
     // multi-fidelity replays) and joules nsga2 plain (prescreen 1).
     const std::vector<std::string> baselines{"joules nsga2", "joules nsga2 plain"};
-    std::map<std::string, std::vector<double>> baseline_seconds;  // per seed
-    double longest = 1.0;  // the multi-fidelity replays run to twice the longest baseline's median
-    for (const std::string& baseline : baselines) {
-      for (const Replay& r : replays[baseline]) baseline_seconds[baseline].push_back(seconds_of(r));
-      longest = std::max(longest, median(baseline_seconds[baseline]));
-    }
-    // The multi-fidelity replays (one per seed) on `levels_table`, against both baselines.
-    const auto multi_fidelity = [&](const Table& levels_table, const FidelityOptions& options) {
+    // The multi-fidelity replays (one per seed) on `levels_table`, against both baselines, whose
+    // first max_budget evaluations cost `cost_of(hash)` each.
+    const auto multi_fidelity = [&](const Table& levels_table, const FidelityOptions& options,
+                                    const std::function<double(const std::string&)>& cost_of) {
+      std::map<std::string, std::vector<double>> baseline_seconds;  // per seed
+      double longest = 1.0;  // the multi-fidelity replays run to twice the longest baseline's median
+      for (const std::string& baseline : baselines) {
+        for (const Replay& r : replays[baseline]) {
+          double spent = 0;
+          for (std::size_t i = 0; i < max_budget; ++i) spent += cost_of(r.log[i].hash);
+          baseline_seconds[baseline].push_back(spent);
+        }
+        longest = std::max(longest, median(baseline_seconds[baseline]));
+      }
       std::vector<Replay> fidelity_replays(seeds);
       in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
         fidelity_replays[s] = replay(config, profile, levels_table, Strategy::nsga2_fidelity, s + 1, population,
@@ -522,23 +522,36 @@ int main(int argc, char** argv) {
       }
       return summary;
     };
-    nlohmann::json fidelity_summary = multi_fidelity(table, fidelity);
+    nlohmann::json fidelity_summary = multi_fidelity(table, fidelity, [&](const std::string& h) { return table.at(h).seconds; });
     if (!continue_table_path.empty()) {
-      // The prefix table: every level a prefix of the same training as table.csv's fidelity 1,
-      // built at another time, so its seconds of a whole training (three pieces and their
-      // evaluations) are set beside table.csv's (one piece, one evaluation) per member.
+      // The prefix table: every level a prefix of the same training as table.csv's fidelity 1
+      // (the same accuracy at level 1), built at another time and load, so the baselines are
+      // priced in its own seconds. Each of its pieces is its steps plus one evaluation, and the
+      // 0.25 and 0.5 pieces together have the steps of the last one: a whole training without
+      // the two extra evaluations is 3 p1 - p0.25 - p0.5.
       const Table prefix = read_table(continue_table_path);
       if (prefix.members != table.members) {
         throw std::runtime_error(continue_table_path + ": its members are not the table's");
       }
-      std::vector<double> whole_ratio;
-      for (const std::string& h : table.members) whole_ratio.push_back(prefix.seconds_from_start(h, 1.0) / table.at(h).seconds);
-      fmt::print("\nprefix table {}: a member's seconds to level 1 there over its fidelity-1 seconds in {}: median {:.3f}\n",
-                 continue_table_path, table_path, median(whole_ratio));
+      const auto whole = [&](const std::string& h) {
+        return 3.0 * prefix.at(h, 1.0).seconds - prefix.at(h, 0.25).seconds - prefix.at(h, 0.5).seconds;
+      };
+      double pieces = 0, wholes = 0, table_seconds = 0;
+      std::size_t same = 0;
+      for (const std::string& h : table.members) {
+        pieces += prefix.seconds_from_start(h, 1.0);
+        wholes += whole(h);
+        table_seconds += table.at(h).seconds;
+        same += prefix.at(h).ok == table.at(h).ok && prefix.at(h).accuracy == table.at(h).accuracy;
+      }
+      fmt::print("\nprefix table {}: level-1 accuracy equal to the table's for {} of {} members; every member to "
+                 "level 1 in three pieces {:.0f} s, whole trainings there (3 p1 - p0.25 - p0.5) {:.0f} s, "
+                 "the table's fidelity 1 {:.0f} s\n",
+                 continue_table_path, same, table.members.size(), pieces, wholes, table_seconds);
       FidelityOptions continued = fidelity;
       continued.continue_training = true;
-      fidelity_summary["continue"] = multi_fidelity(prefix, continued);
-      fidelity_summary["continue"]["whole_training_seconds_ratio"] = median(whole_ratio);
+      fidelity_summary["continue"] = multi_fidelity(prefix, continued, whole);
+      fidelity_summary["continue"]["seconds"] = {{"three_pieces", pieces}, {"whole", wholes}, {"table_fidelity_1", table_seconds}};
     }
     fmt::print("load average at the end: {:.2f}\n", load_average());
 

@@ -145,8 +145,10 @@ class Trainer {
                                    : Clock::time_point::max();
     const double eval_samples = static_cast<double>(data_.validation_index.size(0)) +
                                 (o_.evaluate_test ? static_cast<double>(data_.test_index.size(0)) : 0.0);
+    const std::int64_t first_step = result_.steps;  // > 0 when continued from a state
     const auto eval_reserve_s = [&] {
-      const double step_s = seconds_since(start) / static_cast<double>(std::max<std::int64_t>(result_.steps, 1));
+      const double step_s =
+          seconds_since(start) / static_cast<double>(std::max<std::int64_t>(result_.steps - first_step, 1));
       return step_s * eval_samples / static_cast<double>(batch);
     };
     double learning_rate = o_.learning_rate;
