@@ -104,7 +104,6 @@ std::string encode_result(std::int64_t id, const TrainResult& r, const std::stri
                         {"steps", r.steps},
                         {"samples_seen", r.samples_seen},
                         {"save_error", r.save_error},
-                        {"weights", !weights.empty()},
                         {"weights_bytes", weights.size()},
                         {"state_bytes", state.size()}};
   header["accuracy"] = r.validation_accuracy ? nlohmann::json(*r.validation_accuracy) : nlohmann::json(nullptr);
@@ -318,15 +317,14 @@ class MpiEvaluator final : public Evaluator {
       throw std::runtime_error(fmt::format("MPI: rank {} sent {} bytes after the header of candidate {}, not {} + {}",
                                            status.MPI_SOURCE, payload.size(), done.id, weights_bytes, state_bytes));
     }
+    const auto store = [](const std::string& path, std::string_view content) {
+      if (content.empty() || path.empty()) return;
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+      write_file_atomic(path, content);
+    };
     try {
-      if (header.at("weights").get<bool>() && !to.weights.empty()) {
-        std::filesystem::create_directories(std::filesystem::path(to.weights).parent_path());
-        write_file_atomic(to.weights, payload.substr(0, weights_bytes));
-      }
-      if (state_bytes > 0 && !to.state.empty()) {
-        std::filesystem::create_directories(std::filesystem::path(to.state).parent_path());
-        write_file_atomic(to.state, payload.substr(weights_bytes));
-      }
+      store(to.weights, payload.substr(0, weights_bytes));
+      store(to.state, payload.substr(weights_bytes));
     } catch (const std::exception& e) {
       r.save_error = e.what();
     }

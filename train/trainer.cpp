@@ -287,20 +287,17 @@ class Trainer {
 
  private:
   // A training state file (TrainOptions::state_path): torch::save of the optimizer's state()
-  // (4 tensors), the dropout generator's state, [version, steps, samples seen, the run's
-  // steps, training samples, seed], then the network's buffers in order.
+  // (4 tensors), the dropout generator's state, the meta tensor below, then the network's
+  // buffers in order.
   static constexpr std::int64_t kStateVersion = 1;
-
-  std::vector<std::int64_t> run_identity(std::int64_t total_steps, std::int64_t samples) const {
-    return {total_steps, samples, static_cast<std::int64_t>(o_.seed)};
-  }
+  static constexpr std::size_t kMeta = 5;  // index of [version, steps, samples seen, run's steps, samples, seed]
 
   void save_state(Network& network, const FlatOptimizer& optimizer, std::int64_t total_steps, std::int64_t samples) {
     std::vector<torch::Tensor> state = optimizer.state();
     state.push_back(network->generator().get_state());
-    std::vector<std::int64_t> meta{kStateVersion, result_.steps, result_.samples_seen};
-    for (std::int64_t v : run_identity(total_steps, samples)) meta.push_back(v);
-    state.push_back(torch::tensor(meta, torch::kInt64));
+    state.push_back(torch::tensor({kStateVersion, result_.steps, result_.samples_seen, total_steps, samples,
+                                   static_cast<std::int64_t>(o_.seed)},
+                                  torch::kInt64));
     for (const torch::Tensor& b : network->buffers()) state.push_back(b.detach().cpu().clone());
     std::ostringstream bytes;
     torch::save(state, bytes);
@@ -316,27 +313,22 @@ class Trainer {
                                            e.what_without_backtrace()));
     }
     std::vector<torch::Tensor> buffers = network->buffers();
-    const std::vector<std::int64_t> identity = run_identity(total_steps, samples);
-    const bool fits = state.size() == 6 + buffers.size() && state[5].numel() == 3 + static_cast<std::int64_t>(identity.size()) &&
-                      state[5][0].item<std::int64_t>() == kStateVersion;
-    for (std::size_t i = 0; fits && i < identity.size(); ++i) {
-      if (state[5][3 + static_cast<std::int64_t>(i)].item<std::int64_t>() != identity[i]) {
-        throw std::runtime_error(fmt::format("the training state {} is of another run (its steps, samples or seed differ)",
-                                             o_.resume_path));
-      }
+    bool fits = state.size() == kMeta + 1 + buffers.size() && state[kMeta].numel() == 6;
+    for (std::size_t i = 0; fits && i < buffers.size(); ++i) fits = buffers[i].sizes() == state[kMeta + 1 + i].sizes();
+    const std::int64_t* meta = fits ? state[kMeta].data_ptr<std::int64_t>() : nullptr;
+    if (!fits || meta[0] != kStateVersion) {
+      throw std::runtime_error(fmt::format("the training state {} does not fit this network", o_.resume_path));
     }
-    if (!fits) throw std::runtime_error(fmt::format("the training state {} does not fit this network", o_.resume_path));
+    if (meta[3] != total_steps || meta[4] != samples || meta[5] != static_cast<std::int64_t>(o_.seed)) {
+      throw std::runtime_error(fmt::format("the training state {} is of another run (its steps, samples or seed differ)",
+                                           o_.resume_path));
+    }
     optimizer.restore({state.begin(), state.begin() + 4});
     network->generator().set_state(state[4]);
     torch::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < buffers.size(); ++i) {
-      if (buffers[i].sizes() != state[6 + i].sizes()) {
-        throw std::runtime_error(fmt::format("the training state {} does not fit this network", o_.resume_path));
-      }
-      buffers[i].copy_(state[6 + i]);
-    }
-    result_.steps = state[5][1].item<std::int64_t>();
-    result_.samples_seen = state[5][2].item<std::int64_t>();
+    for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(state[kMeta + 1 + i]);
+    result_.steps = meta[1];
+    result_.samples_seen = meta[2];
   }
 
   const Architecture& arch_;

@@ -80,18 +80,19 @@ export:
 """
 
 
+def add_wall_seconds(timing_path: pathlib.Path, key: str, seconds: float) -> None:
+    """Adds `seconds` to `key` of the JSON object in `timing_path` (written atomically)."""
+    timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+    timing[key] = timing.get(key, 0.0) + seconds
+    tmp = timing_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(timing, indent=1) + "\n")
+    os.replace(tmp, timing_path)
+
+
 def run_level(args, level: float) -> None:
-    timing_path = args.runs / "build-time.json"
-
-    def add_seconds(seconds: float) -> None:
-        timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-        timing[level_name(level)] = timing.get(level_name(level), 0.0) + seconds
-        tmp = timing_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(timing, indent=1) + "\n")
-        os.replace(tmp, timing_path)
-
     config = config_for(level, args.samples, args.validation, args.population)
-    search_runs.search(args.joules, args.runs / level_name(level), config, on_seconds=add_seconds)
+    search_runs.search(args.joules, args.runs / level_name(level), config,
+                       on_seconds=lambda s: add_wall_seconds(args.runs / "build-time.json", level_name(level), s))
 
 
 def table_row(r: dict, level: float, samples: int) -> dict:
@@ -119,16 +120,9 @@ def build_continued(args) -> None:
     """The prefix table: one exhaustive run with every member evaluated at every level."""
     out = args.runs / "continue"
     timing_path = args.runs / "build-time-continue.json"
-
-    def add_seconds(seconds: float) -> None:
-        total = json.loads(timing_path.read_text())["wall_seconds"] if timing_path.exists() else 0.0
-        tmp = timing_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"wall_seconds": total + seconds}) + "\n")
-        os.replace(tmp, timing_path)
-
     if not args.merge_only:
         search_runs.search(args.joules, out, config_for(1.0, args.samples, args.validation, args.population, True),
-                           on_seconds=add_seconds)
+                           on_seconds=lambda s: add_wall_seconds(timing_path, "wall_seconds", s))
     config_text = (out / "config.yaml").read_text()
     samples = config_value(config_text, "train_samples")
     rungs = {}
