@@ -20,6 +20,7 @@
 
 #include "energy/profiling/jetson_ina3221.hpp"
 #include "energy/profiling/sampler.hpp"
+#include "util/median.hpp"
 #include "tests/energy/profiling/fake_sysfs.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -27,6 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using joules::profiling::JetsonIna3221Sensor;
+using joules::median;
 using joules::profiling::Sampler;
 
 double process_cpu_s() {
@@ -41,11 +43,6 @@ struct Round {
   double rate_hz = 0;     // samples per second achieved
   double energy_mj = 0;   // as a sanity check that both did the same work
 };
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 // The main thread sleeps during the window, so the process's CPU time is the sampling thread's.
 Round run_sampler(JetsonIna3221Sensor& sensor, double seconds) {

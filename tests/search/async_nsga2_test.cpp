@@ -9,6 +9,7 @@
 #include "search/durations.hpp"
 #include "search/hypervolume.hpp"
 #include "search/test_problems.hpp"
+#include "util/median.hpp"
 
 namespace joules {
 namespace {
@@ -51,11 +52,6 @@ double generational_run(const Zdt& problem, std::size_t population, std::size_t 
   Nsga2<Zdt> optimizer(problem, Nsga2Options{.population_size = population, .seed = seed});
   optimizer.evolve(generations);
   return front_hypervolume(optimizer.population());
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 // The quality goal: async NSGA-II, with 8 workers finishing in random order, is no worse than
