@@ -29,6 +29,8 @@ constexpr EnumNames<Algorithm, 3> kAlgorithmNames{
     {{Algorithm::nsga2, "nsga2"}, {Algorithm::random, "random"}, {Algorithm::exhaustive, "exhaustive"}}};
 constexpr EnumNames<Schedule, 2> kScheduleNames{
     {{Schedule::generational, "generational"}, {Schedule::async, "async"}}};
+constexpr EnumNames<FidelityPromotion, 2> kPromotionNames{
+    {{FidelityPromotion::rank, "rank"}, {FidelityPromotion::hypervolume, "hypervolume"}}};
 
 std::string indent(const std::string& yaml_text) {
   std::string out;
@@ -129,7 +131,7 @@ SearchOptions read_search(const yaml::Value& node) {
   }
   if (const yaml::Value f = node.get("fidelity"); f.defined()) {
     if (!f.is_map()) f.fail("expected {levels: [0.25, 0.5, 1], promote: 0.5}");
-    f.allow_keys({"levels", "promote", "continue"});
+    f.allow_keys({"levels", "promote", "continue", "promote_by"});
     FidelityOptions fidelity;
     if (const yaml::Value levels = f.get("levels"); levels.defined()) {
       if (!levels.is_sequence() || levels.size() < 2) levels.fail("expected at least two levels, e.g. [0.25, 0.5, 1]");
@@ -145,6 +147,7 @@ SearchOptions read_search(const yaml::Value& node) {
     }
     if (f.get("promote").defined()) fidelity.promote = f.get("promote").as_double(1e-6, 1.0);
     if (f.get("continue").defined()) fidelity.continue_training = f.get("continue").as_bool();
+    if (f.get("promote_by").defined()) fidelity.promote_by = f.get("promote_by").as_enum(kPromotionNames);
     if (o.schedule == Schedule::async) f.fail("successive halving runs inside a generation: not with schedule: async");
     // Exhaustive trains every member in full: with fidelity, it also evaluates every one at
     // every level (a tabular benchmark's low fidelities), so nobody may be left behind.
@@ -241,6 +244,8 @@ std::string_view to_string(Algorithm algorithm) { return name_of(kAlgorithmNames
 
 std::string_view to_string(Schedule schedule) { return name_of(kScheduleNames, schedule); }
 
+std::string_view to_string(FidelityPromotion promotion) { return name_of(kPromotionNames, promotion); }
+
 std::string_view to_string(Extrapolation policy) {
   constexpr std::array<std::string_view, 3> kNames{"allow", "warn", "reject"};
   return kNames[static_cast<std::size_t>(policy)];
@@ -310,8 +315,11 @@ std::string to_yaml(const SearchConfig& c) {
   if (s.fidelity) {
     std::string levels;
     for (double l : s.fidelity->levels) levels += (levels.empty() ? "" : ", ") + fmt::format("{}", l);
-    out += fmt::format("  fidelity: {{levels: [{}], promote: {}{}}}\n", levels, s.fidelity->promote,
-                       s.fidelity->continue_training ? ", continue: true" : "");
+    out += fmt::format("  fidelity: {{levels: [{}], promote: {}{}{}}}\n", levels, s.fidelity->promote,
+                       s.fidelity->continue_training ? ", continue: true" : "",
+                       s.fidelity->promote_by == FidelityPromotion::rank
+                           ? ""
+                           : fmt::format(", promote_by: {}", to_string(s.fidelity->promote_by)));
   }
   out += fmt::format("export:\n  retrain_epochs: {}\n", c.export_options.retrain_epochs);
   return out;

@@ -49,6 +49,13 @@ std::string_view to_string(Extrapolation policy);
 /// a level (by non-dominated rank, then crowding) is trained again, from scratch, at the next;
 /// the last level is 1 (the config's training). A candidate's record holds the accuracy of the
 /// highest level it reached, that level as `fidelity`, and the seconds of all its trainings.
+/// search.fidelity.promote_by. rank: non-dominated rank, then crowding, among the level's
+/// candidates. hypervolume: the ones that add the most hypervolume to the front trained in full
+/// in earlier generations, each at its level's accuracy plus the median gain from that level
+/// to 1 of the candidates of earlier generations that have both.
+enum class FidelityPromotion { rank, hypervolume };
+std::string_view to_string(FidelityPromotion promotion);
+
 struct FidelityOptions {
   std::vector<double> levels{0.25, 0.5, 1.0};
   double promote = 0.5;
@@ -56,6 +63,8 @@ struct FidelityOptions {
   /// and a promoted candidate continues from its state at the level before; false: a level
   /// trains from scratch on that share of training.train_samples.
   bool continue_training = false;
+  /// `promote_by`: how a level's best share is chosen (FidelityPromotion).
+  FidelityPromotion promote_by = FidelityPromotion::rank;
 
   bool operator==(const FidelityOptions&) const = default;
 };

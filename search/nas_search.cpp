@@ -29,6 +29,7 @@
 #include "search/surrogate.hpp"
 #include "space/analysis.hpp"
 #include "util/input_error.hpp"
+#include "util/median.hpp"
 
 namespace joules {
 namespace {
@@ -830,7 +831,10 @@ class Driver {
       std::unordered_set<std::string> promoted;
       if (k + 1 < f.levels.size()) {
         const auto share = static_cast<std::size_t>(std::ceil(f.promote * static_cast<double>(ok.size()) - 1e-9));
-        for (std::size_t i : best_share(ok, share)) promoted.insert(ok[i]->hash);
+        const std::vector<std::size_t> best = f.promote_by == FidelityPromotion::hypervolume
+                                                  ? adding_most_hypervolume(ok, level, share)
+                                                  : best_share(ok, share);
+        for (std::size_t i : best) promoted.insert(ok[i]->hash);
       }
       std::map<std::int64_t, EvaluationRecord> next;
       for (auto& [id, r] : results) {
@@ -851,6 +855,37 @@ class Driver {
       candidates = std::move(next);
     }
     return true;
+  }
+
+  // search.fidelity.promote_by: hypervolume. Indices of the `share` records (all trained at
+  // `level`, of one generation) whose points add the most hypervolume to the front of the
+  // candidates that earlier generations trained in full, each record at its accuracy plus the
+  // median gain from `level` to 1 among the earlier generations' candidates trained at both
+  // (none yet: no gain). Only earlier generations count, so a resumed generation promotes the same.
+  std::vector<std::size_t> adding_most_hypervolume(const std::vector<const EvaluationRecord*>& records, double level,
+                                                   std::size_t share) const {
+    if (records.empty()) return {};
+    const int generation = records.front()->generation;
+    ObjectiveMatrix front;
+    for (const auto& [hash, r] : known_) {
+      if (r.generation < generation && r.status == EvaluationStatus::ok && r.accuracy && r.fidelity.value_or(1.0) == 1.0)
+        front.push_back(minimised_objectives(r, config_.search.objectives));
+    }
+    std::vector<double> gains;
+    for (const auto& [key, r] : rungs_) {
+      if (key.second != level || r.generation >= generation || r.status != EvaluationStatus::ok || !r.accuracy) continue;
+      const auto full = rungs_.find({key.first, 1.0});
+      if (full != rungs_.end() && full->second.status == EvaluationStatus::ok && full->second.accuracy)
+        gains.push_back(*full->second.accuracy - *r.accuracy);
+    }
+    const double gain = gains.empty() ? 0.0 : median(std::move(gains));
+    ObjectiveMatrix candidates;
+    for (const EvaluationRecord* r : records) {
+      EvaluationRecord at_full = *r;
+      at_full.accuracy = std::clamp(*r->accuracy + gain, 0.0, 1.0);
+      candidates.push_back(minimised_objectives(at_full, config_.search.objectives));
+    }
+    return prescreen(front, candidates, std::vector<bool>(records.size(), true), share);
   }
 
   // Indices of the `share` best records by non-dominated rank, then crowding distance (larger

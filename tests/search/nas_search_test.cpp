@@ -28,11 +28,13 @@
 #include "tests/support/temp_dir.hpp"
 #include "util/directory_lock.hpp"
 #include "util/input_error.hpp"
+#include "util/median.hpp"
 
 namespace joules {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string config_text(const std::string& extra_search = "", const std::string& algorithm = "nsga2", int jobs = 2) {
   return fmt::format(R"(name: test
@@ -938,6 +940,13 @@ TEST(SearchConfigTest, FidelityIsReadCheckedAndWrittenBack) {
   EXPECT_TRUE(c.search.fidelity->continue_training);
   EXPECT_EQ(parse_search_config(to_yaml(c), "resolved.yaml", JOULES_SOURCE_DIR), c);
   EXPECT_THAT(error("  fidelity: {continue: 2}"), HasSubstr("search.fidelity.continue"));
+  // promote_by: rank unless asked; hypervolume is written back, a name it does not know refused.
+  EXPECT_EQ(config.search.fidelity->promote_by, FidelityPromotion::rank);
+  EXPECT_THAT(to_yaml(config), Not(HasSubstr("promote_by")));
+  const SearchConfig by_volume = config_from(small_space_config("  fidelity: {promote_by: hypervolume}"));
+  EXPECT_EQ(by_volume.search.fidelity->promote_by, FidelityPromotion::hypervolume);
+  EXPECT_EQ(parse_search_config(to_yaml(by_volume), "resolved.yaml", JOULES_SOURCE_DIR), by_volume);
+  EXPECT_THAT(error("  fidelity: {promote_by: crowding}"), HasSubstr("search.fidelity.promote_by"));
 }
 
 TEST(SearchConfigTest, PrescreenIsReadCheckedAndWrittenBack) {
@@ -1066,6 +1075,75 @@ TEST_F(NasSearchTest, FidelityTrainsEveryChildAtTheLowestLevelAndPromotesTheBest
   }
 }
 
+// promote_by: hypervolume. A level's candidates are judged at their accuracy plus the median
+// gain from that level to 1 of earlier generations, against the front that earlier generations
+// trained in full: one left behind may still add hypervolume only if every promoted one did
+// too, when it was picked. So no promoted candidate is (weakly) dominated by that front while
+// one left behind is dominated neither by it nor by the promoted.
+TEST_F(NasSearchTest, FidelityByHypervolumePromotesWhatAddsToTheEarlierFullFront) {
+  const auto rungs_of = [&](const std::string& name) {
+    std::vector<EvaluationRecord> rungs;
+    std::ifstream in(tmp.path() / name / "rungs.jsonl");
+    for (std::string line; std::getline(in, line);) rungs.push_back(evaluation_from_json(nlohmann::json::parse(line)));
+    return rungs;
+  };
+  const auto weakly_dominated = [](const std::vector<double>& p, const ObjectiveMatrix& by) {
+    return std::any_of(by.begin(), by.end(), [&](const std::vector<double>& q) {
+      for (std::size_t j = 0; j < p.size(); ++j) {
+        if (q[j] > p[j]) return false;
+      }
+      return true;
+    });
+  };
+  std::map<std::string, std::set<std::pair<int, std::string>>> promotions;  // promote_by -> (generation, hash)
+  for (const std::string by : {"rank", "hypervolume"}) {
+    const SearchConfig config = config_from(small_space_config(
+        "  population: 8\n  generations: 4\n  fidelity: {levels: [0.25, 1], promote: 0.5, promote_by: " + by + "}"));
+    FakeTrainer trainer;
+    run_fresh(config, trainer, by);
+    const auto rungs = rungs_of(by);
+    for (const auto& r : rungs) {
+      if (*r.fidelity == 1.0) promotions[by].insert({r.generation, r.hash});
+    }
+    if (by == "rank") continue;
+    int checked = 0;
+    for (int g = 1; g <= 4; ++g) {
+      ObjectiveMatrix front;
+      std::map<std::string, double> low, full;
+      for (const auto& r : rungs) {
+        if (r.status != EvaluationStatus::ok || r.generation >= g) continue;
+        (*r.fidelity == 1.0 ? full : low)[r.hash] = *r.accuracy;
+        if (*r.fidelity == 1.0) front.push_back(minimised_objectives(r, config.search.objectives));
+      }
+      std::vector<double> gains;
+      for (const auto& [hash, a] : low) {
+        if (full.contains(hash)) gains.push_back(full[hash] - a);
+      }
+      ASSERT_FALSE(gains.empty());
+      const double gain = median(gains);
+      ObjectiveMatrix kept, left;
+      for (const auto& r : rungs) {
+        if (r.generation != g || *r.fidelity != 0.25 || r.status != EvaluationStatus::ok) continue;
+        EvaluationRecord at_full = r;
+        at_full.accuracy = std::clamp(*r.accuracy + gain, 0.0, 1.0);
+        (promotions[by].contains({g, r.hash}) ? kept : left).push_back(minimised_objectives(at_full, config.search.objectives));
+      }
+      ObjectiveMatrix front_and_kept = front;
+      front_and_kept.insert(front_and_kept.end(), kept.begin(), kept.end());
+      const bool a_kept_one_added_nothing =
+          std::any_of(kept.begin(), kept.end(), [&](const auto& p) { return weakly_dominated(p, front); });
+      for (const auto& p : left) {
+        if (a_kept_one_added_nothing) {
+          EXPECT_TRUE(weakly_dominated(p, front_and_kept)) << "generation " << g;
+        }
+      }
+      checked += static_cast<int>(kept.size());
+    }
+    EXPECT_GT(checked, 0);
+  }
+  EXPECT_NE(promotions["rank"], promotions["hypervolume"]) << "promote_by chooses other candidates";
+}
+
 // search.fidelity.continue: every level trains the whole config's samples, to a share of its
 // steps; a promoted candidate starts from the state its level before saved, the last level
 // saves none, and no state is left once the candidates are logged.
@@ -1109,15 +1187,18 @@ TEST_F(NasSearchTest, ExhaustiveWithFidelityEvaluatesEveryMemberAtEveryLevel) {
 }
 
 TEST_F(NasSearchTest, FidelityResumeReplaysThePromotionsWithoutTrainingAgain) {
-  for (const std::string continued : {"false", "true"}) {
+  for (const std::string continued : {"false", "true", "false, promote_by: hypervolume"}) {
     SCOPED_TRACE("continue: " + continued);
     const SearchConfig config = config_from(small_space_config(
         "  population: 8\n  generations: 1\n  fidelity: {levels: [0.25, 0.5, 1], promote: 0.5, continue: " + continued + "}"));
+    const std::string tag = continued.find("hypervolume") != std::string::npos ? "hypervolume" : continued;
     FakeTrainer reference;
-    const auto whole = run_fresh(config, reference, "whole-" + continued);
-    for (int cut : {5, 10, 13}) {
+    const auto whole = run_fresh(config, reference, "whole-" + tag);
+    // 14 trainings a generation: the last cut is in generation 1, whose promotions by
+    // hypervolume depend on generation 0's.
+    for (int cut : {5, 10, 13, 19}) {
       SCOPED_TRACE(cut);
-      const std::string name = fmt::format("cut-{}-{}", cut, continued);
+      const std::string name = fmt::format("cut-{}-{}", cut, tag);
       FakeTrainer first;
       first.stop_after(cut);
       {
