@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <future>
 #include <map>
 #include <mutex>
@@ -47,6 +48,10 @@
 namespace {
 
 using namespace joules;
+
+// A seed that never reaches a target: its evaluations or seconds (the median of a set with
+// half or more of them is one too).
+constexpr double kNever = std::numeric_limits<double>::infinity();
 using bench::load_average;
 using bench::median;
 
@@ -188,9 +193,11 @@ Replay replay(SearchConfig config, const BoardProfile& profile, const Table& tab
 // Optuna's runs: the member index of every trial, per seed.
 std::vector<std::vector<std::size_t>> optuna_runs(const std::string& python, const std::string& script,
                                                   const std::filesystem::path& lookup, const std::string& sampler,
-                                                  std::size_t seeds, std::size_t trials, std::size_t population) {
-  const std::string command = fmt::format("'{}' '{}' '{}' --sampler {} --seeds 1..{} --trials {} --population {}",
-                                          python, script, lookup.string(), sampler, seeds, trials, population);
+                                                  std::size_t first_seed, std::size_t seeds, std::size_t trials,
+                                                  std::size_t population) {
+  const std::string command =
+      fmt::format("'{}' '{}' '{}' --sampler {} --seeds {}..{} --trials {} --population {}", python, script,
+                  lookup.string(), sampler, first_seed, first_seed + seeds - 1, trials, population);
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("cannot run " + command);
   std::vector<std::vector<std::size_t>> runs;
@@ -216,7 +223,7 @@ int main(int argc, char** argv) {
   std::string config_path = source + "/experiments/nas-table/config.yaml";
   std::string python = "/usr/bin/python3";
   std::string optuna_script = source + "/bench/search_efficiency_optuna.py";
-  std::size_t seeds = 20, motpe_seeds = 0, population = 20, jobs = 2;
+  std::size_t seeds = 20, motpe_seeds = 0, population = 20, jobs = 2, first_seed = 1;
   std::vector<std::size_t> budgets{50, 100, 200, 400};
   bool skip_tpe = false;
   FidelityOptions fidelity;
@@ -225,6 +232,7 @@ int main(int argc, char** argv) {
   app.add_option("--table", table_path, "The table (experiments/nas-table/table.csv)");
   app.add_option("--config", config_path, "The table's search config at fidelity 1");
   app.add_option("--seeds", seeds, "Seeds per strategy");
+  app.add_option("--first-seed", first_seed, "The first seed: seeds run from it to it + seeds - 1");
   app.add_option("--motpe-seeds", motpe_seeds,
                  "Seeds of Optuna's MOTPESampler (independent sampling; about 40 min a seed at 400 trials)");
   app.add_flag("--skip-tpe", skip_tpe, "Leave Optuna's TPESampler (multivariate MOTPE) out");
@@ -234,6 +242,9 @@ int main(int argc, char** argv) {
   app.add_option("--fidelity-levels", fidelity.levels, "search.fidelity levels of the replay (the table has 0.25,0.5,1)")
       ->delimiter(',');
   app.add_option("--promote", fidelity.promote, "search.fidelity promote share of the replay");
+  std::string promote_by = "rank";
+  app.add_option("--promote-by", promote_by, "search.fidelity promote_by of the replay: rank or hypervolume")
+      ->check(CLI::IsMember({"rank", "hypervolume"}));
   app.add_option("--continue-table", continue_table_path,
                  "Also replay search.fidelity with continue: true on this prefix table "
                  "(experiments/nas-table/table-continue.csv, build.py --continue)");
@@ -241,6 +252,7 @@ int main(int argc, char** argv) {
                  "search.prescreen of joules nsga2, its async schedule and the multi-fidelity replays ('joules nsga2 plain': 1)");
   app.add_option("--python", python, "Python with optuna (Debian: python3-optuna)");
   CLI11_PARSE(app, argc, argv);
+  fidelity.promote_by = promote_by == "hypervolume" ? FidelityPromotion::hypervolume : FidelityPromotion::rank;
   try {
     std::sort(budgets.begin(), budgets.end());
     const std::size_t max_budget = budgets.back();
@@ -312,8 +324,8 @@ int main(int argc, char** argv) {
     // Optuna's runs go on in their own processes while joules' replays run.
     std::map<std::string, std::future<std::vector<std::vector<std::size_t>>>> optuna;
     const auto launch = [&](const std::string& name, const std::string& sampler, std::size_t n) {
-      optuna[name] = std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, sampler, n,
-                                max_budget, population);
+      optuna[name] = std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, sampler,
+                                first_seed, n, max_budget, population);
     };
     launch("optuna nsga2", "nsga2", seeds);
     if (!skip_tpe) launch("optuna tpe", "tpe", seeds);
@@ -349,7 +361,7 @@ int main(int argc, char** argv) {
     in_parallel(joules_strategies.size() * seeds, [&](std::size_t i, const std::filesystem::path& dir) {
       const auto& [name, strategy] = joules_strategies[i / seeds];
       const std::size_t s = i % seeds;
-      replays[name][s] = replay(config, profile, table, strategy, s + 1, population, max_budget, 1e300, dir, {}, prescreen);
+      replays[name][s] = replay(config, profile, table, strategy, first_seed + s, population, max_budget, 1e300, dir, {}, prescreen);
     });
     for (const auto& [name, runs] : replays)
       for (const Replay& r : runs) {
@@ -389,7 +401,8 @@ int main(int argc, char** argv) {
     }
 
     // Medians per budget.
-    fmt::print("\nmedian hypervolume share of the true front ({} seeds; optuna motpe: {}), population {}:\n", seeds,
+    fmt::print("\nmedian hypervolume share of the true front ({} seeds, {} to {}; optuna motpe: {}), population {}:\n",
+               seeds, first_seed, first_seed + seeds - 1,
                share.contains("optuna motpe") ? fmt::format("{} seeds", motpe_seeds) : "left out", population);
     fmt::print("{:<20}", "evaluations");
     for (std::size_t b : budgets) fmt::print("{:>10}", b);
@@ -433,15 +446,15 @@ int main(int argc, char** argv) {
       for (const Replay& r : replays[name]) {
         std::size_t n = 1;
         while (n <= r.log.size() && front_hypervolume(r.log, n, reference) < random_target) ++n;
-        needed.push_back(n <= r.log.size() ? static_cast<double>(n) : 1e9);
+        needed.push_back(n <= r.log.size() ? static_cast<double>(n) : kNever);
       }
-      const auto reached = std::count_if(needed.begin(), needed.end(), [](double x) { return x < 1e9; });
+      const auto reached = std::count_if(needed.begin(), needed.end(), [](double x) { return x < kNever; });
       const double m = median(needed);
       fmt::print("{}{} reaches random search's median {}-evaluation hypervolume after a median of {} "
                  "evaluations ({} of {} seeds reach it within {})\n",
                  name == "joules nsga2" ? "\n" : "", name, max_budget,
-                 m >= 1e9 ? std::string("(not reached)") : fmt::format("{:.0f}", m), reached, seeds, max_budget);
-      to_random[name] = m >= 1e9 ? nlohmann::json() : nlohmann::json(m);
+                 m == kNever ? std::string("(not reached)") : fmt::format("{:.0f}", m), reached, seeds, max_budget);
+      to_random[name] = m == kNever ? nlohmann::json() : nlohmann::json(m);
     }
 
     // Multi-fidelity: search.fidelity replayed. Its cost is the
@@ -468,7 +481,7 @@ int main(int argc, char** argv) {
       }
       std::vector<Replay> fidelity_replays(seeds);
       in_parallel(seeds, [&](std::size_t s, const std::filesystem::path& dir) {
-        fidelity_replays[s] = replay(config, profile, levels_table, Strategy::nsga2_fidelity, s + 1, population,
+        fidelity_replays[s] = replay(config, profile, levels_table, Strategy::nsga2_fidelity, first_seed + s, population,
                                      1000000, 2.0 * longest, dir, options, prescreen);
       });
       nlohmann::json summary;
@@ -477,7 +490,7 @@ int main(int argc, char** argv) {
         for (const Replay& r : replays[baseline]) baseline_hv.push_back(front_hypervolume(r.log, max_budget, reference));
         const double target_hv = median(baseline_hv), budget_seconds = median(baseline_seconds[baseline]);
         struct Accounting {
-          std::vector<double> fraction;         // seconds to reach target_hv / budget_seconds (1e9: never)
+          std::vector<double> fraction;         // seconds to reach target_hv / budget_seconds (kNever: never)
           std::vector<double> share_at_budget;  // hypervolume share within budget_seconds
         };
         std::map<std::string, Accounting> accountings;  // "as logged", "fidelity 1 only"
@@ -499,24 +512,25 @@ int main(int argc, char** argv) {
               if (!at && hv >= target_hv) at = spent;
             }
             Accounting& acc = accountings[full_only ? "fidelity 1 only" : "as logged"];
-            acc.fraction.push_back(at ? *at / budget_seconds : 1e9);
+            acc.fraction.push_back(at ? *at / budget_seconds : kNever);
             acc.share_at_budget.push_back(hv_budget / true_hv);
           }
         }
-        fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {}{}; prescreen {}) against full-fidelity {} "
+        fmt::print("\nmulti-fidelity (search.fidelity levels {}, promote {} by {}{}; prescreen {}) against full-fidelity {} "
                    "at {} evaluations (median hypervolume share {:.4f}, median {:.0f} training seconds):\n",
-                   fmt::join(options.levels, ", "), options.promote, options.continue_training ? ", continue" : "",
+                   fmt::join(options.levels, ", "), options.promote, to_string(options.promote_by),
+                   options.continue_training ? ", continue" : "",
                    prescreen, baseline,
                    max_budget, target_hv / true_hv, budget_seconds);
         for (const auto& [name, acc] : accountings) {
           const double f = median(acc.fraction);
           const auto seeds_reached =
-              std::count_if(acc.fraction.begin(), acc.fraction.end(), [](double x) { return x < 1e9; });
+              std::count_if(acc.fraction.begin(), acc.fraction.end(), [](double x) { return x < kNever; });
           fmt::print("  front {}: reaches that hypervolume with a median {} of those seconds ({} of {} seeds within "
                      "the replay's seconds); median share with the same seconds {:.4f}\n",
-                     name, f >= 1e9 ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * f), seeds_reached,
+                     name, f == kNever ? std::string("(not reached)") : fmt::format("{:.1f}%", 100 * f), seeds_reached,
                      seeds, median(acc.share_at_budget));
-          summary[baseline][name] = {{"seconds_fraction", f >= 1e9 ? nlohmann::json() : nlohmann::json(f)},
+          summary[baseline][name] = {{"seconds_fraction", f == kNever ? nlohmann::json() : nlohmann::json(f)},
                                      {"share_at_same_seconds", median(acc.share_at_budget)}};
         }
       }
@@ -557,6 +571,7 @@ int main(int argc, char** argv) {
 
     nlohmann::json summary{{"budgets", budgets},
                            {"seeds", seeds},
+                           {"first_seed", first_seed},
                            {"medians", medians},
                            {"optuna_distinct_architectures", distinct},
                            {"evaluations_to_random_at_max", to_random},
