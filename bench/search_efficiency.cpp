@@ -234,7 +234,8 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "Seeds per strategy");
   app.add_option("--first-seed", first_seed, "The first seed: seeds run from it to it + seeds - 1");
   app.add_option("--motpe-seeds", motpe_seeds,
-                 "Seeds of Optuna's MOTPESampler (independent sampling; about 40 min a seed at 400 trials)");
+                 "Seeds of Optuna's MOTPESampler (independent sampling; about 40 min a seed at 400 trials; "
+                 "split over --jobs processes)");
   app.add_flag("--skip-tpe", skip_tpe, "Leave Optuna's TPESampler (multivariate MOTPE) out");
   app.add_option("--population", population, "Population of the NSGA-II strategies and random search's batch");
   app.add_option("--budgets", budgets, "Evaluation budgets")->delimiter(',');
@@ -329,7 +330,24 @@ int main(int argc, char** argv) {
     };
     launch("optuna nsga2", "nsga2", seeds);
     if (!skip_tpe) launch("optuna tpe", "tpe", seeds);
-    if (motpe_seeds > 0) launch("optuna motpe", "motpe", motpe_seeds);
+    if (motpe_seeds > 0) {
+      // MOTPESampler takes minutes a trial: its seeds are split over `jobs` processes.
+      optuna["optuna motpe"] = std::async(std::launch::async, [&, motpe_seeds] {
+        const std::size_t parts = std::min(std::max<std::size_t>(jobs, 1), motpe_seeds);
+        std::vector<std::future<std::vector<std::vector<std::size_t>>>> pieces;
+        for (std::size_t p = 0, from = 0; p < parts; ++p) {
+          const std::size_t n = motpe_seeds / parts + (p < motpe_seeds % parts ? 1 : 0);
+          pieces.push_back(std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, "motpe",
+                                      first_seed + from, n, max_budget, population));
+          from += n;
+        }
+        std::vector<std::vector<std::size_t>> runs;
+        for (auto& piece : pieces) {
+          for (auto& run : piece.get()) runs.push_back(std::move(run));
+        }
+        return runs;
+      });
+    }
 
     const std::vector<std::pair<std::string, Strategy>> joules_strategies{
         {"joules nsga2", Strategy::nsga2},
