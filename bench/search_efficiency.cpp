@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "Seeds per strategy");
   app.add_option("--first-seed", first_seed, "The first seed: seeds run from it to it + seeds - 1");
   app.add_option("--motpe-seeds", motpe_seeds,
-                 "Seeds of Optuna's MOTPESampler (independent sampling; about 40 min a seed at 400 trials; "
+                 "Seeds of Optuna's MOTPESampler (independent sampling; about 14 min a seed at 400 trials; "
                  "split over --jobs processes)");
   app.add_flag("--skip-tpe", skip_tpe, "Leave Optuna's TPESampler (multivariate MOTPE) out");
   app.add_option("--population", population, "Population of the NSGA-II strategies and random search's batch");
