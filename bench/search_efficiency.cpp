@@ -243,9 +243,12 @@ int main(int argc, char** argv) {
   app.add_option("--fidelity-levels", fidelity.levels, "search.fidelity levels of the replay (the table has 0.25,0.5,1)")
       ->delimiter(',');
   app.add_option("--promote", fidelity.promote, "search.fidelity promote share of the replay");
-  std::string promote_by = "rank";
-  app.add_option("--promote-by", promote_by, "search.fidelity promote_by of the replay: rank or hypervolume")
-      ->check(CLI::IsMember({"rank", "hypervolume"}));
+  std::map<std::string, FidelityPromotion> promotions;
+  for (FidelityPromotion p : {FidelityPromotion::rank, FidelityPromotion::hypervolume})
+    promotions[std::string(to_string(p))] = p;
+  std::string promote_by(to_string(fidelity.promote_by));
+  app.add_option("--promote-by", promote_by, "search.fidelity promote_by of the replay")
+      ->check(CLI::IsMember(promotions));
   app.add_option("--continue-table", continue_table_path,
                  "Also replay search.fidelity with continue: true on this prefix table "
                  "(experiments/nas-table/table-continue.csv, build.py --continue)");
@@ -253,7 +256,7 @@ int main(int argc, char** argv) {
                  "search.prescreen of joules nsga2, its async schedule and the multi-fidelity replays ('joules nsga2 plain': 1)");
   app.add_option("--python", python, "Python with optuna (Debian: python3-optuna)");
   CLI11_PARSE(app, argc, argv);
-  fidelity.promote_by = promote_by == "hypervolume" ? FidelityPromotion::hypervolume : FidelityPromotion::rank;
+  fidelity.promote_by = promotions.at(promote_by);
   try {
     std::sort(budgets.begin(), budgets.end());
     const std::size_t max_budget = budgets.back();
@@ -324,22 +327,15 @@ int main(int argc, char** argv) {
     std::ofstream(lookup_path) << lookup.dump();
     // Optuna's runs go on in their own processes while joules' replays run.
     std::map<std::string, std::future<std::vector<std::vector<std::size_t>>>> optuna;
-    const auto launch = [&](const std::string& name, const std::string& sampler, std::size_t n) {
-      optuna[name] = std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, sampler,
-                                first_seed, n, max_budget, population);
-    };
-    launch("optuna nsga2", "nsga2", seeds);
-    if (!skip_tpe) launch("optuna tpe", "tpe", seeds);
-    if (motpe_seeds > 0) {
-      // MOTPESampler takes minutes a trial: its seeds are split over `jobs` processes.
-      optuna["optuna motpe"] = std::async(std::launch::async, [&, motpe_seeds] {
-        const std::size_t parts = std::min(std::max<std::size_t>(jobs, 1), motpe_seeds);
+    // A sampler's n seeds, split over `parts` processes (their runs joined in seed order).
+    const auto launch = [&](const std::string& name, const std::string& sampler, std::size_t n, std::size_t parts) {
+      optuna[name] = std::async(std::launch::async, [&, sampler, n, parts = std::max<std::size_t>(1, std::min(parts, n))] {
         std::vector<std::future<std::vector<std::vector<std::size_t>>>> pieces;
         for (std::size_t p = 0, from = 0; p < parts; ++p) {
-          const std::size_t n = motpe_seeds / parts + (p < motpe_seeds % parts ? 1 : 0);
-          pieces.push_back(std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, "motpe",
-                                      first_seed + from, n, max_budget, population));
-          from += n;
+          const std::size_t count = n / parts + (p < n % parts ? 1 : 0);
+          pieces.push_back(std::async(std::launch::async, optuna_runs, python, optuna_script, lookup_path, sampler,
+                                      first_seed + from, count, max_budget, population));
+          from += count;
         }
         std::vector<std::vector<std::size_t>> runs;
         for (auto& piece : pieces) {
@@ -347,7 +343,11 @@ int main(int argc, char** argv) {
         }
         return runs;
       });
-    }
+    };
+    launch("optuna nsga2", "nsga2", seeds, 1);
+    if (!skip_tpe) launch("optuna tpe", "tpe", seeds, 1);
+    // MOTPESampler takes seconds a trial late in a run: its seeds go over `jobs` processes.
+    if (motpe_seeds > 0) launch("optuna motpe", "motpe", motpe_seeds, jobs);
 
     const std::vector<std::pair<std::string, Strategy>> joules_strategies{
         {"joules nsga2", Strategy::nsga2},

@@ -158,6 +158,14 @@ class NasSearchTest : public ::testing::Test {
     EXPECT_FALSE(summary.interrupted);
     return read_evaluations(tmp.path() / name);
   }
+
+  // Every training of run `name` at every level (search.fidelity's rungs.jsonl), in order.
+  std::vector<EvaluationRecord> read_rungs(const std::string& name) const {
+    std::vector<EvaluationRecord> rungs;
+    std::ifstream in(tmp.path() / name / "rungs.jsonl");
+    for (std::string line; std::getline(in, line);) rungs.push_back(evaluation_from_json(nlohmann::json::parse(line)));
+    return rungs;
+  }
 };
 
 TEST_F(NasSearchTest, EvaluatesEveryGenerationAndTrainsEachArchitectureOnce) {
@@ -1053,12 +1061,7 @@ TEST_F(NasSearchTest, FidelityTrainsEveryChildAtTheLowestLevelAndPromotesTheBest
   EXPECT_EQ(log.size(), static_cast<std::size_t>(by_samples[250])) << "each candidate logged once";
 
   // The promoted of generation 0 are its best by rank: none is dominated by one left behind.
-  const auto rungs_log = [&] {
-    std::vector<EvaluationRecord> rungs;
-    std::ifstream in(tmp.path() / "halving" / "rungs.jsonl");
-    for (std::string line; std::getline(in, line);) rungs.push_back(evaluation_from_json(nlohmann::json::parse(line)));
-    return rungs;
-  }();
+  const auto rungs_log = read_rungs("halving");
   EXPECT_EQ(rungs_log.size(), static_cast<std::size_t>(by_samples[250] + by_samples[500] + by_samples[1000]));
   std::set<std::string> promoted;
   for (const auto& r : rungs_log) {
@@ -1081,12 +1084,6 @@ TEST_F(NasSearchTest, FidelityTrainsEveryChildAtTheLowestLevelAndPromotesTheBest
 // too, when it was picked. So no promoted candidate is (weakly) dominated by that front while
 // one left behind is dominated neither by it nor by the promoted.
 TEST_F(NasSearchTest, FidelityByHypervolumePromotesWhatAddsToTheEarlierFullFront) {
-  const auto rungs_of = [&](const std::string& name) {
-    std::vector<EvaluationRecord> rungs;
-    std::ifstream in(tmp.path() / name / "rungs.jsonl");
-    for (std::string line; std::getline(in, line);) rungs.push_back(evaluation_from_json(nlohmann::json::parse(line)));
-    return rungs;
-  };
   const auto weakly_dominated = [](const std::vector<double>& p, const ObjectiveMatrix& by) {
     return std::any_of(by.begin(), by.end(), [&](const std::vector<double>& q) {
       for (std::size_t j = 0; j < p.size(); ++j) {
@@ -1101,7 +1098,7 @@ TEST_F(NasSearchTest, FidelityByHypervolumePromotesWhatAddsToTheEarlierFullFront
         "  population: 8\n  generations: 4\n  fidelity: {levels: [0.25, 1], promote: 0.5, promote_by: " + by + "}"));
     FakeTrainer trainer;
     run_fresh(config, trainer, by);
-    const auto rungs = rungs_of(by);
+    const auto rungs = read_rungs(by);
     for (const auto& r : rungs) {
       if (*r.fidelity == 1.0) promotions[by].insert({r.generation, r.hash});
     }
